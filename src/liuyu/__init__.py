@@ -1,0 +1,1 @@
+"""liuyu: the customer micro-circulation platform."""

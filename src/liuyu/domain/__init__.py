@@ -1,0 +1,1 @@
+"""The pure domain core: plain Python over plain data, no storage, web or model code."""

@@ -1,0 +1,1 @@
+"""Customers: identifiers, identity resolution, profiles."""

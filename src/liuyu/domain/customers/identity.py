@@ -1,0 +1,253 @@
+"""Identity resolution: which customer does each event belong to, and which customers are one.
+
+The rules, in order of trust:
+
+1. Strong identifiers (E.164 phone, email, WeChat union id, member number) merge the customers
+   that hold them (rule ``shared_<kind>``).
+2. Platform identifiers (buyer open uid, JD pin, Douyin open id, WeCom external user id, openid,
+   app user id, device id) attach to the customer they arrive with. A customer that holds only
+   platform identifiers is merged into a customer with strong ones when they meet in one event
+   (rule ``attached_<kind>``); two platform-only customers meet the same way (rule
+   ``cooccurred_<kind>``), except through device-level ids, which are too coarse.
+3. Never: masked values and ciphertext; two customers that each hold a different verified phone
+   (when protection is on); two customers an operator separated by undoing a merge.
+
+The resolver is deterministic over events taken in log order (``seq``), so replaying the log
+gives the same customers: that is what ``rebuild`` and ``unmerge`` rely on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from liuyu.domain.customers.identifiers import DEVICE_KINDS, Identifier
+
+IdKey = tuple[str, str]
+
+
+@dataclass(slots=True)
+class CustomerNode:
+    """What the resolver needs to know about one customer."""
+
+    id: int
+    anchor_seq: int
+    anchors: set[int] = field(default_factory=set)
+    strong_count: int = 0
+    account_count: int = 0  # platform ids other than device-level ones
+    verified_phones: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.anchors.add(self.anchor_seq)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedEvent:
+    seq: int
+    identifiers: tuple[Identifier, ...]
+    occurred_at: datetime
+    source: str = ""
+    external_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    winner: int
+    loser: int
+    rule: str
+    evidence: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Two customers met in an event but were kept apart; the reason says which rule held."""
+
+    kept: int
+    other: int
+    reason: str
+    seq: int
+
+
+@dataclass(slots=True)
+class Resolution:
+    """What a batch of events changed in the identity graph."""
+
+    assignments: dict[int, int] = field(default_factory=dict)  # event seq -> customer id
+    new_customers: dict[int, int] = field(default_factory=dict)  # customer id -> anchor seq
+    new_identifiers: dict[IdKey, tuple[int, bool, int]] = field(default_factory=dict)  # -> (cid, verified, seq)
+    masked: set[tuple[int, str, str]] = field(default_factory=set)  # (customer, kind, value)
+    merges: list[Merge] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    verified: set[IdKey] = field(default_factory=set)  # known identifiers newly seen verified
+
+
+@dataclass(slots=True)
+class IdentityPolicy:
+    protect_verified_phones: bool = True
+
+
+class IdentityGraph:
+    """The part of the identity graph a batch touches, loaded by storage, changed in memory."""
+
+    def __init__(
+        self,
+        *,
+        owners: dict[IdKey, int] | None = None,
+        verified: set[IdKey] | None = None,
+        customers: Iterable[CustomerNode] = (),
+        separations: Iterable[tuple[int, int]] = (),
+        new_customer_id: Callable[[int], int],
+        policy: IdentityPolicy | None = None,
+    ) -> None:
+        self.owners: dict[IdKey, int] = dict(owners or {})
+        self.verified: set[IdKey] = set(verified or ())
+        self.customers: dict[int, CustomerNode] = {c.id: c for c in customers}
+        self.parent: dict[int, int] = {}
+        self.separated: set[frozenset[int]] = {frozenset(pair) for pair in separations}
+        self.new_customer_id = new_customer_id
+        self.policy = policy or IdentityPolicy()
+
+    def root(self, cid: int) -> int:
+        while cid in self.parent:
+            cid = self.parent[cid]
+        return cid
+
+    def owner(self, key: IdKey) -> int | None:
+        cid = self.owners.get(key)
+        return None if cid is None else self.root(cid)
+
+    def resolve(self, events: Iterable[ResolvedEvent]) -> Resolution:
+        out = Resolution()
+        for event in sorted(events, key=lambda e: e.seq):
+            cid = self._resolve_one(event, out)
+            if cid is not None:
+                out.assignments[event.seq] = cid
+        # Assignments made before a later merge in the same batch point at the winner.
+        out.assignments = {seq: self.root(cid) for seq, cid in out.assignments.items()}
+        out.new_identifiers = {k: (self.root(c), v, s) for k, (c, v, s) in out.new_identifiers.items()}
+        out.masked = {(self.root(c), k, v) for c, k, v in out.masked}
+        return out
+
+    # -- one event -------------------------------------------------------------------------
+
+    def _resolve_one(self, event: ResolvedEvent, out: Resolution) -> int | None:
+        usable = [i for i in event.identifiers if not i.masked]
+        masked = [i for i in event.identifiers if i.masked]
+        if not usable:
+            return None
+        strong = [i for i in usable if i.strong]
+        strong_owners = _ordered({self.owner(i.key): i for i in strong if self.owner(i.key) is not None})
+        # Account-level platform ids first, device-level ones last: a device never picks the customer
+        # when an account id is there to do it.
+        weak = sorted((i for i in usable if not i.strong), key=lambda i: i.kind in DEVICE_KINDS)
+        weak_owners = _ordered({self.owner(i.key): i for i in weak if self.owner(i.key) is not None})
+        has_account = any(i.kind not in DEVICE_KINDS for i in weak)
+
+        target: int | None = None
+        if strong_owners:
+            target = self._oldest(strong_owners)
+            for other in strong_owners:
+                if other != self.root(target):
+                    target = self._try_merge(target, other, "shared_", strong_owners[other], event, out)
+        for other, ident in weak_owners.items():
+            other = self.root(other)
+            if target is None:
+                if ident.kind in DEVICE_KINDS and has_account and self.customers[other].account_count:
+                    continue  # a new account on a known device is someone else until proven
+                target = other
+                continue
+            if other == self.root(target):
+                continue
+            node = self.customers[other]
+            by_device = ident.kind in DEVICE_KINDS
+            if node.strong_count == 0 and (not by_device or node.account_count == 0):
+                rule = "attached_" if strong or self.customers[target].strong_count else "cooccurred_"
+                target = self._try_merge(target, other, rule, ident, event, out)
+            else:
+                out.conflicts.append(
+                    Conflict(self.root(target), other, "platform id held by another customer", event.seq)
+                )
+
+        if target is not None:
+            target = self.root(target)
+            new_verified = {i.value for i in strong if i.kind == "phone" and i.verified}
+            held = self.customers[target].verified_phones
+            different = held and new_verified and not (new_verified & held)
+            if self.policy.protect_verified_phones and different and not strong_owners:
+                # A different verified phone arriving with platform ids only: that is another person.
+                out.conflicts.append(Conflict(target, -1, "different verified phone", event.seq))
+                target = None
+        if target is None:
+            target = self._create(event, out)
+
+        node = self.customers[target]
+        for ident in usable:
+            if ident.key in self.owners:
+                if ident.verified and ident.key not in self.verified:
+                    self.verified.add(ident.key)
+                    out.verified.add(ident.key)
+                    if ident.kind == "phone" and self.owner(ident.key) == target:
+                        node.verified_phones.add(ident.value)
+                continue
+            self.owners[ident.key] = target
+            out.new_identifiers[ident.key] = (target, ident.verified, event.seq)
+            if ident.verified:
+                self.verified.add(ident.key)
+            if ident.strong:
+                node.strong_count += 1
+            elif ident.kind not in DEVICE_KINDS:
+                node.account_count += 1
+            if ident.strong and ident.kind == "phone" and ident.verified:
+                node.verified_phones.add(ident.value)
+        for ident in masked:
+            out.masked.add((target, ident.kind, ident.value))
+        return target
+
+    def _create(self, event: ResolvedEvent, out: Resolution) -> int:
+        cid = self.new_customer_id(event.seq)
+        self.customers[cid] = CustomerNode(id=cid, anchor_seq=event.seq)
+        out.new_customers[cid] = event.seq
+        return cid
+
+    def _oldest(self, cids: Iterable[int]) -> int:
+        return min((self.root(c) for c in cids), key=lambda c: self.customers[c].anchor_seq)
+
+    def _blocked(self, a: CustomerNode, b: CustomerNode) -> str | None:
+        if any(frozenset((x, y)) in self.separated for x in a.anchors for y in b.anchors):
+            return "separated by an operator"
+        both = self.policy.protect_verified_phones and a.verified_phones and b.verified_phones
+        if both and not (a.verified_phones & b.verified_phones):
+            return "different verified phones"
+        return None
+
+    def _try_merge(
+        self, target: int, other: int, rule_prefix: str, via: Identifier, event: ResolvedEvent, out: Resolution
+    ) -> int:
+        a, b = self.customers[self.root(target)], self.customers[self.root(other)]
+        reason = self._blocked(a, b)
+        if reason:
+            out.conflicts.append(Conflict(a.id, b.id, reason, event.seq))
+            return a.id
+        winner, loser = (a, b) if a.anchor_seq <= b.anchor_seq else (b, a)
+        self.parent[loser.id] = winner.id
+        winner.anchors |= loser.anchors
+        winner.strong_count += loser.strong_count
+        winner.account_count += loser.account_count
+        winner.verified_phones |= loser.verified_phones
+        out.merges.append(
+            Merge(
+                winner=winner.id,
+                loser=loser.id,
+                rule=rule_prefix + via.kind,
+                evidence={
+                    "identifier": {"kind": via.kind, "value": via.value},
+                    "event": {"seq": event.seq, "source": event.source, "external_id": event.external_id},
+                },
+            )
+        )
+        return winner.id
+
+
+def _ordered(found: dict[int | None, Identifier]) -> dict[int, Identifier]:
+    return {cid: ident for cid, ident in found.items() if cid is not None}

@@ -1,0 +1,1 @@
+"""Text understanding, Chinese first and offline: tokens, sentiment, intent, entities, retrieval."""

@@ -1,0 +1,1 @@
+"""Use cases: handlers that take a unit of work and ports, and call the domain."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy storage: schema, engine, repositories and read queries."""
