@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -145,6 +146,7 @@ customers = Table(
     Column("gender", String(10)),
     Column("province", String(50)),
     Column("city", String(50)),
+    Column("address", String(500)),
     Column("birthday", String(10)),
     Column("first_seen", UTCDateTime),
     Column("last_seen", UTCDateTime),
@@ -271,6 +273,34 @@ customer_traits = Table(
     Column("channels", JsonType, nullable=False, default=list),
     Column("categories", JsonType, nullable=False, default=list),
     Index("ix_traits_ws", "workspace_id"),
+)
+
+customer_tags = Table(
+    "customer_tags",
+    metadata,
+    Column("workspace_id", ForeignKey("workspaces.id"), primary_key=True),
+    Column("customer_id", BigInteger, primary_key=True),
+    Column("tag", String(100), primary_key=True),
+    Column("source", String(32), nullable=False),  # manual | rule | event | text
+    Column("reason", String(500), nullable=False, default=""),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_customer_tags_tag", "workspace_id", "tag"),
+)
+
+merge_suggestions = Table(
+    "merge_suggestions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("customer_a", BigInteger, nullable=False),
+    Column("customer_b", BigInteger, nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("evidence", JsonType, nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),  # pending | accepted | rejected
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime),
+    Column("decided_by", String(200)),
+    UniqueConstraint("workspace_id", "customer_a", "customer_b", name="uq_merge_suggestions_pair"),
 )
 
 # -- imports, rejections and audit ----------------------------------------------------------
