@@ -1,0 +1,514 @@
+"""Set-wise SQL for the ingestion path: one statement per step per batch, never one per row."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, text, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from liuyu.domain.customers.identifiers import DEVICE_KINDS, STRONG_KINDS
+from liuyu.domain.customers.identity import CustomerNode, IdentityGraph, IdentityPolicy, IdKey, Resolution
+from liuyu.domain.eventlog import Event
+from liuyu.domain.orders import STATUS_OF_EVENT, Order, to_fen
+from liuyu.storage import tables as t
+from liuyu.storage.codec import event_to_payload
+
+CHUNK = 500  # bound on bound parameters per IN list
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SqlIngestStore:
+    """The storage side of ``services.ingest``, bound to one connection inside one transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+
+    # -- locking and sequence numbers -------------------------------------------------------
+
+    def lock_workspace(self, workspace_id: int) -> None:
+        """Serialize identity resolution per workspace (SQLite already holds its one write lock)."""
+        if self.dialect == "postgresql":
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(7301, :ws)"), {"ws": workspace_id})
+
+    def _next_ids(self, table: t.Table, column: str, count: int) -> list[int]:
+        if count == 0:
+            return []
+        if self.dialect == "postgresql":
+            rows = self.conn.execute(
+                text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', '{column}')) FROM generate_series(1, :n)"),
+                {"n": count},
+            )
+            return sorted(r[0] for r in rows)
+        start = self.conn.execute(select(func.coalesce(func.max(table.c[column]), 0))).scalar_one() + 1
+        return list(range(start, start + count))
+
+    def next_seqs(self, count: int) -> list[int]:
+        return self._next_ids(t.events, "seq", count)
+
+    def customer_id_allocator(self) -> Callable[[], int]:
+        """Hands out customer ids inside this transaction (PostgreSQL: from the sequence, in blocks)."""
+        pool: list[int] = []
+
+        def allocate() -> int:
+            if not pool:
+                if self.dialect == "postgresql":
+                    pool.extend(reversed(self._next_ids(t.customers, "id", 256)))
+                else:
+                    last = allocate.last  # type: ignore[attr-defined]
+                    if last is None:
+                        last = self._next_ids(t.customers, "id", 1)[0] - 1
+                    pool.append(last + 1)
+            value = pool.pop()
+            allocate.last = value  # type: ignore[attr-defined]
+            return value
+
+        allocate.last = None  # type: ignore[attr-defined]
+        return allocate
+
+    # -- the event log ----------------------------------------------------------------------
+
+    def existing_keys(self, workspace_id: int, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        found: set[tuple[str, str]] = set()
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for source, external_id in keys:
+            by_source[source].append(external_id)
+        for source, ids in by_source.items():
+            for part in chunks(ids):
+                rows = self.conn.execute(
+                    select(t.events.c.external_id).where(
+                        t.events.c.workspace_id == workspace_id,
+                        t.events.c.source == source,
+                        t.events.c.external_id.in_(part),
+                    )
+                )
+                found.update((source, r[0]) for r in rows)
+        return found
+
+    def append_events(
+        self,
+        workspace_id: int,
+        rows: Sequence[tuple[int, Event, int | None]],
+        received_at: datetime,
+        import_id: int | None,
+    ) -> None:
+        if not rows:
+            return
+        self.conn.execute(
+            insert(t.events),
+            [
+                {
+                    "seq": seq,
+                    "workspace_id": workspace_id,
+                    "source": e.source,
+                    "external_id": e.external_id,
+                    "type": e.type,
+                    "name": e.name,
+                    "channel": e.channel,
+                    "occurred_at": e.occurred_at,
+                    "received_at": received_at,
+                    "payload": event_to_payload(e),
+                    "import_id": import_id,
+                    "customer_id": customer_id,
+                }
+                for seq, e, customer_id in rows
+            ],
+        )
+
+    # -- identity ---------------------------------------------------------------------------
+
+    def load_graph(
+        self,
+        workspace_id: int,
+        keys: set[IdKey],
+        policy: IdentityPolicy,
+        new_customer_id: Callable[[int], int],
+    ) -> IdentityGraph:
+        """Load the identifiers a batch mentions, and the customers that own them."""
+        owners: dict[IdKey, int] = {}
+        verified: set[IdKey] = set()
+        key_list = sorted(keys)
+        for part in chunks(key_list):
+            rows = self.conn.execute(
+                select(
+                    t.identifiers.c.kind, t.identifiers.c.value, t.identifiers.c.customer_id, t.identifiers.c.verified
+                )
+                .where(t.identifiers.c.workspace_id == workspace_id)
+                .where(tuple_(t.identifiers.c.kind, t.identifiers.c.value).in_(list(part)))
+            )
+            for kind, value, cid, is_verified in rows:
+                owners[(kind, value)] = cid
+                if is_verified:
+                    verified.add((kind, value))
+        nodes = self.load_nodes(workspace_id, set(owners.values()))
+        separations = self.conn.execute(
+            select(t.separations.c.anchor_a, t.separations.c.anchor_b).where(
+                t.separations.c.workspace_id == workspace_id
+            )
+        ).all()
+        return IdentityGraph(
+            owners=owners,
+            verified=verified,
+            customers=nodes,
+            separations=[(a, b) for a, b in separations],
+            new_customer_id=new_customer_id,
+            policy=policy,
+        )
+
+    def load_nodes(self, workspace_id: int, customer_ids: set[int]) -> list[CustomerNode]:
+        if not customer_ids:
+            return []
+        nodes: dict[int, CustomerNode] = {}
+        ids = sorted(customer_ids)
+        for part in chunks(ids):
+            for cid, anchor in self.conn.execute(
+                select(t.customers.c.id, t.customers.c.anchor_seq).where(t.customers.c.id.in_(part))
+            ):
+                nodes[cid] = CustomerNode(id=cid, anchor_seq=anchor)
+            for root, anchor in self.conn.execute(
+                select(t.customers.c.merged_into, t.customers.c.anchor_seq).where(t.customers.c.merged_into.in_(part))
+            ):
+                nodes[root].anchors.add(anchor)
+            for cid, kind, value, is_verified in self.conn.execute(
+                select(
+                    t.identifiers.c.customer_id, t.identifiers.c.kind, t.identifiers.c.value, t.identifiers.c.verified
+                ).where(t.identifiers.c.workspace_id == workspace_id, t.identifiers.c.customer_id.in_(part))
+            ):
+                node = nodes[cid]
+                if kind in STRONG_KINDS:
+                    node.strong_count += 1
+                    if kind == "phone" and is_verified:
+                        node.verified_phones.add(value)
+                elif kind not in DEVICE_KINDS:
+                    node.account_count += 1
+        return list(nodes.values())
+
+    def write_identity(self, workspace_id: int, res: Resolution, seq_times: dict[int, datetime], now: datetime) -> None:
+        if res.new_customers:
+            self.conn.execute(
+                insert(t.customers),
+                [
+                    {"id": cid, "workspace_id": workspace_id, "anchor_seq": anchor, "first_seen": seq_times[anchor]}
+                    for cid, anchor in res.new_customers.items()
+                ],
+            )
+        if res.new_identifiers:
+            self.conn.execute(
+                insert(t.identifiers),
+                [
+                    {
+                        "workspace_id": workspace_id,
+                        "kind": kind,
+                        "value": value,
+                        "customer_id": cid,
+                        "verified": is_verified,
+                        "first_seq": seq,
+                    }
+                    for (kind, value), (cid, is_verified, seq) in res.new_identifiers.items()
+                ],
+            )
+        if res.verified:
+            self.conn.execute(
+                update(t.identifiers)
+                .where(t.identifiers.c.workspace_id == workspace_id)
+                .where(t.identifiers.c.kind == _bind("kind"), t.identifiers.c.value == _bind("value"))
+                .values(verified=True),
+                [{"kind": k, "value": v} for k, v in res.verified],
+            )
+        for merge in res.merges:
+            self.apply_merge(workspace_id, merge.winner, merge.loser)
+            self.conn.execute(
+                insert(t.merges).values(
+                    workspace_id=workspace_id,
+                    winner_id=merge.winner,
+                    loser_id=merge.loser,
+                    rule=merge.rule,
+                    evidence=merge.evidence,
+                    event_seq=merge.evidence["event"]["seq"],  # type: ignore[index]
+                    created_at=now,
+                )
+            )
+        if res.masked:
+            self.insert_masked(workspace_id, res.masked)
+
+    def insert_masked(self, workspace_id: int, masked: Iterable[tuple[int, str, str]]) -> None:
+        rows = [{"workspace_id": workspace_id, "customer_id": c, "kind": k, "value": v} for c, k, v in masked]
+        if rows:
+            self.conn.execute(self._insert_ignore(t.masked_identifiers), rows)
+
+    def _insert_ignore(self, table: t.Table) -> Any:
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        return dialect_insert(table).on_conflict_do_nothing()
+
+    def apply_merge(self, workspace_id: int, winner: int, loser: int) -> None:
+        """Point everything the loser owned at the winner."""
+        c = self.conn
+        c.execute(update(t.customers).where(t.customers.c.merged_into == loser).values(merged_into=winner))
+        c.execute(update(t.customers).where(t.customers.c.id == loser).values(merged_into=winner))
+        c.execute(
+            update(t.identifiers)
+            .where(t.identifiers.c.workspace_id == workspace_id, t.identifiers.c.customer_id == loser)
+            .values(customer_id=winner)
+        )
+        for table in (t.masked_identifiers, t.customer_tags):
+            moved = c.execute(
+                select(table).where(table.c.workspace_id == workspace_id, table.c.customer_id == loser)
+            ).mappings()
+            rows = [{**row, "customer_id": winner} for row in moved]
+            c.execute(delete(table).where(table.c.workspace_id == workspace_id, table.c.customer_id == loser))
+            if rows:
+                c.execute(self._insert_ignore(table), rows)
+        for table in (t.events, t.orders):
+            c.execute(
+                update(table)
+                .where(table.c.workspace_id == workspace_id, table.c.customer_id == loser)
+                .values(customer_id=winner)
+            )
+        c.execute(delete(t.customer_traits).where(t.customer_traits.c.customer_id == loser))
+
+    # -- orders -----------------------------------------------------------------------------
+
+    def project_orders(self, workspace_id: int, items: Sequence[tuple[int, Event, int | None]]) -> set[int]:
+        """Fold order snapshots into ``orders``: the latest lifecycle fact wins, times accumulate.
+
+        Returns the customers an order moved away from, whose traits need a refresh too.
+        """
+        snapshots = [(seq, e, cid) for seq, e, cid in items if e.order is not None]
+        if not snapshots:
+            return set()
+        keys = sorted({(e.order.platform, e.order.order_id) for _, e, _ in snapshots})  # type: ignore[union-attr]
+        existing: dict[tuple[str, str], dict[str, Any]] = {}
+        for part in chunks(keys):
+            rows = self.conn.execute(
+                select(t.orders)
+                .where(t.orders.c.workspace_id == workspace_id)
+                .where(tuple_(t.orders.c.platform, t.orders.c.order_id).in_(list(part)))
+            ).mappings()
+            for row in rows:
+                existing[(row["platform"], row["order_id"])] = dict(row)
+        state: dict[tuple[str, str], dict[str, Any]] = {}
+        lines: dict[tuple[str, str], Order] = {}
+        history: list[dict[str, Any]] = []
+        for seq, event, cid in sorted(snapshots, key=lambda item: item[0]):
+            order = event.order
+            assert order is not None
+            key = (order.platform, order.order_id)
+            row = state.get(key) or existing.get(key)
+            merged = _fold_order(row, order, event, seq, cid, workspace_id)
+            state[key] = merged
+            if order.lines and (row is None or key not in lines or seq >= merged["last_seq"]):
+                lines[key] = order
+            history.append(
+                {
+                    "key": key,
+                    "event_seq": seq,
+                    "status": STATUS_OF_EVENT.get(event.type, order.status),
+                    "at": event.occurred_at,
+                }
+            )
+        moved = {
+            existing[key]["customer_id"]
+            for key, row in state.items()
+            if key in existing and existing[key]["customer_id"] not in (None, row["customer_id"])
+        }
+        new_rows = [row for key, row in state.items() if "id" not in row]
+        old_rows = [row for key, row in state.items() if "id" in row]
+        if new_rows:
+            ids = self._next_ids(t.orders, "id", len(new_rows))
+            for row, pk in zip(new_rows, ids, strict=True):
+                row["id"] = pk
+            self.conn.execute(insert(t.orders), new_rows)
+        if old_rows:
+            columns = [c.name for c in t.orders.columns if c.name not in ("id",)]
+            self.conn.execute(
+                update(t.orders).where(t.orders.c.id == _bind("pk")).values({c: _bind(c) for c in columns}),
+                [{**{c: row[c] for c in columns}, "pk": row["id"]} for row in old_rows],
+            )
+        if lines:
+            pks = [state[key]["id"] for key in lines]
+            for part in chunks(pks):
+                self.conn.execute(delete(t.order_lines).where(t.order_lines.c.order_pk.in_(part)))
+            self.conn.execute(
+                insert(t.order_lines),
+                [
+                    {
+                        "order_pk": state[key]["id"],
+                        "line_no": n,
+                        "workspace_id": workspace_id,
+                        "sku": line.sku,
+                        "product_id": line.product_id,
+                        "title": line.title,
+                        "quantity": line.quantity,
+                        "unit_price_fen": to_fen(line.unit_price),
+                        "amount_fen": to_fen(line.amount),
+                        "category": line.category,
+                    }
+                    for key, order in lines.items()
+                    for n, line in enumerate(order.lines, start=1)
+                ],
+            )
+        self.conn.execute(
+            insert(t.order_status_history),
+            [
+                {
+                    "order_pk": state[h["key"]]["id"],
+                    "event_seq": h["event_seq"],
+                    "workspace_id": workspace_id,
+                    "status": h["status"],
+                    "at": h["at"],
+                }
+                for h in history
+            ],
+        )
+        return moved
+
+    # -- traits -----------------------------------------------------------------------------
+
+    def refresh_traits(self, workspace_id: int, customer_ids: set[int]) -> None:
+        """Recompute the basic computed traits of the given customers from orders and events."""
+        ids = sorted(i for i in customer_ids if i is not None)
+        for part in chunks(ids):
+            self._refresh_traits_part(workspace_id, list(part))
+
+    def _refresh_traits_part(self, workspace_id: int, ids: list[int]) -> None:
+        o, e, ol = t.orders, t.events, t.order_lines
+        traits: dict[int, dict[str, Any]] = {
+            cid: {
+                "customer_id": cid,
+                "workspace_id": workspace_id,
+                "event_count": 0,
+                "order_count": 0,
+                "total_spent_fen": 0,
+                "aov_fen": 0,
+                "first_order_at": None,
+                "last_order_at": None,
+                "preferred_channel": None,
+                "channels": [],
+                "categories": [],
+            }
+            for cid in ids
+        }
+        spent = func.coalesce(o.c.paid_fen, 0) - o.c.refunded_fen
+        for cid, count, total, first, last in self.conn.execute(
+            select(o.c.customer_id, func.count(), func.sum(spent), func.min(o.c.placed_at), func.max(o.c.placed_at))
+            .where(o.c.workspace_id == workspace_id, o.c.customer_id.in_(ids), o.c.paid_fen.is_not(None))
+            .group_by(o.c.customer_id)
+        ):
+            row = traits[cid]
+            row.update(order_count=count, total_spent_fen=int(total or 0), first_order_at=first, last_order_at=last)
+            row["aov_fen"] = int(total or 0) // count if count else 0
+        seen: dict[int, tuple[datetime, datetime]] = {}
+        channel_counts: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        for cid, channel, count, first, last in self.conn.execute(
+            select(e.c.customer_id, e.c.channel, func.count(), func.min(e.c.occurred_at), func.max(e.c.occurred_at))
+            .where(e.c.workspace_id == workspace_id, e.c.customer_id.in_(ids))
+            .group_by(e.c.customer_id, e.c.channel)
+        ):
+            first, last = _aware(first), _aware(last)
+            traits[cid]["event_count"] += count
+            channel_counts[cid].append((count, channel))
+            lo, hi = seen.get(cid, (first, last))
+            seen[cid] = (min(lo, first), max(hi, last))
+        for cid, counts in channel_counts.items():
+            counts.sort(key=lambda item: (-item[0], item[1]))
+            traits[cid]["channels"] = sorted(ch for _, ch in counts)
+            traits[cid]["preferred_channel"] = counts[0][1]
+        categories: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        for cid, category, qty in self.conn.execute(
+            select(o.c.customer_id, ol.c.category, func.sum(ol.c.quantity))
+            .join(ol, ol.c.order_pk == o.c.id)
+            .where(o.c.workspace_id == workspace_id, o.c.customer_id.in_(ids), ol.c.category.is_not(None))
+            .group_by(o.c.customer_id, ol.c.category)
+        ):
+            categories[cid].append((int(qty or 0), category))
+        for cid, cats in categories.items():
+            traits[cid]["categories"] = [c for _, c in sorted(cats, key=lambda item: (-item[0], item[1]))]
+        self.conn.execute(delete(t.customer_traits).where(t.customer_traits.c.customer_id.in_(ids)))
+        self.conn.execute(insert(t.customer_traits), list(traits.values()))
+        if seen:
+            self.conn.execute(
+                update(t.customers)
+                .where(t.customers.c.id == _bind("cid"))
+                .values(first_seen=_bind("first"), last_seen=_bind("last")),
+                [{"cid": cid, "first": lo, "last": hi} for cid, (lo, hi) in seen.items()],
+            )
+
+    def update_profiles(self, profiles: dict[int, dict[str, Any]]) -> None:
+        """Write profile traits (name, city, ...) learned from this batch; None never erases."""
+        for cid, values in profiles.items():
+            masked_name = values.get("masked_name")
+            clean = {k: v for k, v in values.items() if v is not None and k != "masked_name"}
+            if clean:
+                self.conn.execute(update(t.customers).where(t.customers.c.id == cid).values(**clean))
+            if masked_name and "name" not in clean:
+                self.conn.execute(
+                    update(t.customers)
+                    .where(t.customers.c.id == cid, t.customers.c.name.is_(None))
+                    .values(name=masked_name)
+                )
+
+
+def _bind(name: str) -> Any:
+    from sqlalchemy import bindparam
+
+    return bindparam(name)
+
+
+def _aware(moment: datetime | str) -> datetime:
+    from datetime import UTC
+
+    if isinstance(moment, str):  # SQLite aggregates come back as text
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+_RANK = {"pending_payment": 0, "paid": 1, "shipped": 2, "completed": 3, "cancelled": 4, "refunded": 5}
+
+
+def _fold_order(
+    row: dict[str, Any] | None, order: Order, event: Event, seq: int, cid: int | None, workspace_id: int
+) -> dict[str, Any]:
+    snapshot = {
+        "workspace_id": workspace_id,
+        "platform": order.platform,
+        "order_id": order.order_id,
+        "customer_id": cid,
+        "status": order.status,
+        "raw_status": order.raw_status,
+        "total_fen": to_fen(order.total),
+        "paid_fen": to_fen(order.paid),
+        "refunded_fen": to_fen(order.refunded) or 0,
+        "currency": order.currency,
+        "placed_at": order.placed_at,
+        "paid_at": order.paid_at,
+        "shipped_at": order.shipped_at,
+        "completed_at": order.completed_at,
+        "refunded_at": order.refunded_at,
+        "store_id": order.store_id,
+        "channel": event.channel,
+        "last_seq": seq,
+    }
+    if row is None:
+        return snapshot
+    merged = dict(row)
+    newer = (_RANK[order.status], seq) >= (_RANK[row["status"]], row["last_seq"])
+    for name in ("placed_at", "paid_at", "shipped_at", "completed_at", "refunded_at", "store_id", "raw_status"):
+        if snapshot[name] is not None and (merged.get(name) is None or newer):
+            merged[name] = snapshot[name]
+    if newer:
+        for name in ("status", "total_fen", "paid_fen", "currency", "channel"):
+            if snapshot[name] is not None:
+                merged[name] = snapshot[name]
+    merged["refunded_fen"] = max(merged.get("refunded_fen") or 0, snapshot["refunded_fen"])
+    if cid is not None and seq >= row["last_seq"]:
+        merged["customer_id"] = cid
+    merged["last_seq"] = max(seq, row["last_seq"])
+    return merged

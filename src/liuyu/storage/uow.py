@@ -1,0 +1,39 @@
+"""The SQL unit of work: one connection, one transaction, the repositories bound to it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+
+from liuyu.storage.accounts import SqlAccounts
+from liuyu.storage.ingest_store import SqlIngestStore
+
+
+class SqlUnitOfWork:
+    """``with SqlUnitOfWork(engine) as uow: ...; uow.commit()``; leaving without commit rolls back."""
+
+    conn: Connection
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self.conn = self.engine.connect()
+        self._tx = self.conn.begin()
+        self.ingest = SqlIngestStore(self.conn)
+        self.accounts = SqlAccounts(self.conn)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._tx.is_active:
+            self._tx.rollback()
+        self.conn.close()
+
+    def commit(self) -> None:
+        self._tx.commit()
+
+    def rollback(self) -> None:
+        self._tx.rollback()
