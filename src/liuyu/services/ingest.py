@@ -78,16 +78,20 @@ def resolve_identities(
     items: list[tuple[int, Event]],
     now: datetime,
     report: IngestReport,
+    existing: set[int] | None = None,
 ) -> tuple[list[tuple[int, Event, int | None]], set[int]]:
     """Resolve a batch against the graph and write the identity changes.
 
     Returns (seq, event, customer) rows and the customers that absorbed others in this batch.
+    ``existing`` names customers a replay re-creates by anchor: their rows are there already.
     """
     resolution = graph.resolve(
         ResolvedEvent(seq, e.identifiers, e.occurred_at, e.source, e.external_id) for seq, e in items
     )
-    store.write_identity(workspace_id, resolution, {seq: e.occurred_at for seq, e in items}, now)
     report.customers_created += len(resolution.new_customers)
+    if existing:
+        resolution.new_customers = {c: a for c, a in resolution.new_customers.items() if c not in existing}
+    store.write_identity(workspace_id, resolution, {seq: e.occurred_at for seq, e in items}, now)
     report.merges += len(resolution.merges)
     report.conflicts += len(resolution.conflicts)
     rows = [(seq, e, resolution.assignments.get(seq)) for seq, e in items]

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine
 
 from liuyu.storage.accounts import SqlAccounts
 from liuyu.storage.ingest_store import SqlIngestStore
+from liuyu.storage.replay_store import SqlReplayStore
 
 
 class SqlUnitOfWork:
@@ -23,6 +24,7 @@ class SqlUnitOfWork:
         self._tx = self.conn.begin()
         self.ingest = SqlIngestStore(self.conn)
         self.accounts = SqlAccounts(self.conn)
+        self.replay = SqlReplayStore(self.conn)
         return self
 
     def __exit__(
