@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from liuyu.domain.customers.identity import IdentityGraph, IdentityPolicy
-from liuyu.domain.errors import Conflict, NotFound
 from liuyu.domain.customers.profile import profile_updates
+from liuyu.domain.errors import Conflict, NotFound
 from liuyu.domain.eventlog import Event
 from liuyu.services.ingest import IngestReport, project, resolve_identities
 
