@@ -1,0 +1,142 @@
+"""Follow-ups (跟单) driven by order status: what to do about one order, now.
+
+Pure decisions over an order snapshot, its parcel and the follow-ups already done; the caller
+(a scheduled job) sends the messages, opens the tickets and records them as done, so running the
+job twice never sends twice. Messages to customers wait for the end of quiet hours; internal work
+(a logistics ticket) does not. When a parcel goes wrong, the customer hears from us before they
+have to ask: the notice comes first in the list, beside the ticket that chases the carrier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from liuyu.domain.orders import Order
+from liuyu.domain.service.calendar import DEFAULT_TIMEZONE, require_aware
+
+FollowupKind = Literal["payment_reminder", "logistics_notice", "logistics_ticket", "satisfaction_survey"]
+
+
+class QuietHours(BaseModel):
+    """No marketing or reminder messages between ``start`` and ``end`` local time (may span midnight)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: time = time(21, 0)
+    end: time = time(9, 0)
+    timezone: str = DEFAULT_TIMEZONE
+
+    def contains(self, moment: datetime) -> bool:
+        local = require_aware(moment).astimezone(ZoneInfo(self.timezone)).time()
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def next_allowed(self, moment: datetime) -> datetime:
+        """``moment`` itself when outside quiet hours, else the moment quiet hours end."""
+        moment = require_aware(moment)
+        if not self.contains(moment):
+            return moment
+        zone = ZoneInfo(self.timezone)
+        local = moment.astimezone(zone)
+        day = local.date() if local.time() < self.end else local.date() + timedelta(days=1)
+        return datetime.combine(day, self.end, zone).astimezone(moment.tzinfo)
+
+
+class FollowupRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    payment_reminder_after_minutes: int = Field(default=30, gt=0)
+    #: Marketplaces close unpaid orders (Tmall after 24 h by default); reminding later is noise.
+    payment_reminder_until_hours: int = Field(default=24, gt=0)
+    stale_tracking_hours: int = Field(default=48, gt=0)
+    survey_after_hours: int = Field(default=24, ge=0)
+    quiet_hours: QuietHours | None = QuietHours()
+
+
+@dataclass(frozen=True, slots=True)
+class Parcel:
+    """The carrier's latest word on the order's parcel."""
+
+    tracking_no: str
+    status: Literal["in_transit", "delivered", "returned", "exception"]
+    last_update_at: datetime
+    delivered_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupAction:
+    kind: FollowupKind
+    order_id: str
+    at: datetime  # when to do it: now, or when quiet hours end
+    reason: str
+
+
+def _customer_message(rules: FollowupRules, now: datetime) -> tuple[datetime, str]:
+    if rules.quiet_hours is None or not rules.quiet_hours.contains(now):
+        return now, ""
+    return rules.quiet_hours.next_allowed(now), " (held until quiet hours end)"
+
+
+def _payment_reminder(order: Order, rules: FollowupRules, now: datetime) -> FollowupAction | None:
+    if order.status != "pending_payment" or order.placed_at is None:
+        return None
+    waited = now - order.placed_at
+    if waited < timedelta(minutes=rules.payment_reminder_after_minutes):
+        return None
+    at, held = _customer_message(rules, now)
+    if at - order.placed_at > timedelta(hours=rules.payment_reminder_until_hours):
+        return None
+    minutes = int(waited.total_seconds() // 60)
+    reason = f"unpaid {minutes} min after it was placed (rule: remind after {rules.payment_reminder_after_minutes})"
+    return FollowupAction("payment_reminder", order.order_id, at, reason + held)
+
+
+def _logistics(order: Order, parcel: Parcel, rules: FollowupRules, now: datetime) -> str | None:
+    """Why the parcel needs chasing, or None."""
+    if parcel.status == "returned":
+        return f"parcel {parcel.tracking_no} returned to sender"
+    if parcel.status == "exception":
+        return f"carrier reports a problem with parcel {parcel.tracking_no}"
+    silent = now - parcel.last_update_at
+    if parcel.status == "in_transit" and silent >= timedelta(hours=rules.stale_tracking_hours):
+        hours = int(silent.total_seconds() // 3600)
+        return f"no tracking update on {parcel.tracking_no} for {hours} h (rule: {rules.stale_tracking_hours} h)"
+    return None
+
+
+def decide(
+    order: Order,
+    parcel: Parcel | None,
+    done: frozenset[str] | set[str],
+    rules: FollowupRules,
+    now: datetime,
+) -> list[FollowupAction]:
+    """The follow-ups this order needs at ``now`` that were not done before (``done`` holds their kinds)."""
+    now = require_aware(now, "now")
+    if order.status in {"cancelled", "refunded"}:
+        return []
+    actions: list[FollowupAction] = []
+    reminder = _payment_reminder(order, rules, now)
+    if reminder is not None and "payment_reminder" not in done:
+        actions.append(reminder)
+    if parcel is None:
+        return actions
+    trouble = _logistics(order, parcel, rules, now)
+    if trouble is not None:
+        at, held = _customer_message(rules, now)
+        if "logistics_notice" not in done:
+            actions.append(FollowupAction("logistics_notice", order.order_id, at, trouble + held))
+        if "logistics_ticket" not in done:
+            actions.append(FollowupAction("logistics_ticket", order.order_id, now, trouble))
+    delivered_at = parcel.delivered_at if parcel.status == "delivered" else None
+    survey_due = delivered_at is not None and now - delivered_at >= timedelta(hours=rules.survey_after_hours)
+    if survey_due and "satisfaction_survey" not in done:
+        at, held = _customer_message(rules, now)
+        actions.append(FollowupAction("satisfaction_survey", order.order_id, at, f"delivered {delivered_at}{held}"))
+    return actions
