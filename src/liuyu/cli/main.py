@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import typer
 
+from liuyu.cli import admin, customers, imports
 from liuyu.cli import eval as eval_cli
 from liuyu.cli import nlp as nlp_cli
 
 app = typer.Typer(help="liuyu: the customer micro-circulation platform.", no_args_is_help=True)
+app.command("init")(admin.init)
+app.command("stats")(admin.stats)
+app.command("rebuild")(admin.rebuild)
+app.command("serve")(admin.serve)
+app.command("import")(imports.import_file)
+app.add_typer(admin.workspace_app, name="workspace")
+app.add_typer(admin.keys_app, name="keys")
+app.add_typer(admin.users_app, name="users")
+app.add_typer(customers.app, name="customers")
 app.add_typer(eval_cli.register(), name="eval")
 app.add_typer(nlp_cli.app, name="nlp")
 

@@ -7,7 +7,10 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 
 from liuyu.storage.accounts import SqlAccounts
+from liuyu.storage.customer_queries import SqlCustomerReads
+from liuyu.storage.imports_store import SqlImports
 from liuyu.storage.ingest_store import SqlIngestStore
+from liuyu.storage.privacy_store import SqlPrivacy
 from liuyu.storage.replay_store import SqlReplayStore
 
 
@@ -25,6 +28,9 @@ class SqlUnitOfWork:
         self.ingest = SqlIngestStore(self.conn)
         self.accounts = SqlAccounts(self.conn)
         self.replay = SqlReplayStore(self.conn)
+        self.imports = SqlImports(self.conn)
+        self.privacy = SqlPrivacy(self.conn)
+        self.reads = SqlCustomerReads(self.conn)
         return self
 
     def __exit__(

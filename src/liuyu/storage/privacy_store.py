@@ -1,0 +1,64 @@
+"""SQL for exporting and erasing one customer's personal data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, select, update
+
+from liuyu.storage import tables as t
+
+
+class SqlPrivacy:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def events_of(self, workspace_id: int, customer_id: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(t.events)
+            .where(t.events.c.workspace_id == workspace_id, t.events.c.customer_id == customer_id)
+            .order_by(t.events.c.seq)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def identifiers_of(self, workspace_id: int, customer_id: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(t.identifiers).where(
+                t.identifiers.c.workspace_id == workspace_id, t.identifiers.c.customer_id == customer_id
+            )
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def replace_identifiers(self, workspace_id: int, replacements: dict[tuple[str, str], str]) -> None:
+        if replacements:
+            self.conn.execute(
+                update(t.identifiers)
+                .where(
+                    t.identifiers.c.workspace_id == workspace_id,
+                    t.identifiers.c.kind == bindparam("k"),
+                    t.identifiers.c.value == bindparam("old"),
+                )
+                .values(value=bindparam("new")),
+                [{"k": k, "old": v, "new": new} for (k, v), new in replacements.items()],
+            )
+
+    def rewrite_payloads(self, payloads: dict[int, dict[str, Any]]) -> None:
+        if payloads:
+            self.conn.execute(
+                update(t.events).where(t.events.c.seq == bindparam("s")).values(payload=bindparam("p")),
+                [{"s": seq, "p": payload} for seq, payload in payloads.items()],
+            )
+
+    def scrub_customer(self, workspace_id: int, customer_ids: list[int], now: datetime) -> None:
+        self.conn.execute(
+            delete(t.masked_identifiers).where(
+                t.masked_identifiers.c.workspace_id == workspace_id,
+                t.masked_identifiers.c.customer_id.in_(customer_ids),
+            )
+        )
+        self.conn.execute(
+            update(t.customers)
+            .where(t.customers.c.workspace_id == workspace_id, t.customers.c.id.in_(customer_ids))
+            .values(name=None, gender=None, address=None, birthday=None, erased_at=now)
+        )
