@@ -200,7 +200,7 @@ class Conversation:
         self._messages[message.id] = (len(self._messages), message)
         # Only a message written after the last status change reopens: a late delivery does not.
         if message.direction == "in" and self.status != "open" and message.at > self.status_history[-1].at:
-            self._apply_status(message.at, "open", message.author or "customer", "customer wrote")
+            self._apply_status(message.at, "open", message.author or "customer", "customer wrote", None)
 
     def _apply_status(
         self, at: datetime, status: Status, actor: str, reason: str, snooze_until: datetime | None

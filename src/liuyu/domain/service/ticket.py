@@ -239,7 +239,7 @@ class Ticket:
         if self.first_response_at is None:
             self.first_response_at = at
         self.awaiting_reply_since = None
-        self._log(at, actor, "replied")
+        self._log(at, actor, "replied", None, None)
 
     def customer_replied(self, at: datetime) -> None:
         """The customer wrote again: starts the next response clock (and ends a pending pause)."""
