@@ -20,16 +20,20 @@ from liuyu.domain.service.calendar import DEFAULT_TIMEZONE, BusinessCalendar
 
 def china_days_off(years: Iterable[int]) -> tuple[frozenset[date], frozenset[date]]:
     """(days off, make-up working days) for the given years, mainland China."""
-    calendar = holidays.China(years=sorted(set(years)))
+    wanted = set(years)
+    calendar = holidays.China(years=sorted(wanted))
     days_off = frozenset(calendar.keys())
-    working_days = frozenset(day for day in calendar.weekend_workdays if day.year in set(years))
+    # weekend_workdays also carries a few old years the package always loads; keep the asked ones.
+    working_days = frozenset(day for day in calendar.weekend_workdays if day.year in wanted)
     return days_off, working_days
 
 
 def china_business_calendar(
     hours: Mapping[str, str], years: Iterable[int], timezone: str = DEFAULT_TIMEZONE
 ) -> BusinessCalendar:
-    """A workspace calendar with mainland holidays and 调休 applied, e.g. hours {"mon-fri": "09:00-18:00"}."""
-    years = list(years)
+    """A workspace calendar with mainland holidays and 调休 applied, e.g. hours {"mon-fri": "09:00-18:00"}.
+
+    Ask for the next year too when clocks may run over New Year.
+    """
     days_off, working_days = china_days_off(years)
     return BusinessCalendar.from_config(hours, holidays=days_off, working_days=working_days, timezone=timezone)

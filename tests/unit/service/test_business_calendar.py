@@ -90,3 +90,15 @@ def test_given_any_start_when_a_duration_is_added_then_measuring_back_gives_the_
     duration = timedelta(minutes=minutes)
     due = calendar.add_business_time(start, duration)
     assert calendar.business_time_between(start, due) == duration
+
+
+def test_given_a_desk_open_until_midnight_when_time_is_added_late_then_it_runs_to_midnight_and_resumes_next_day():
+    calendar = BusinessCalendar.from_config({"mon-sun": "08:00-24:00"})
+    assert calendar.add_business_time(sh(2025, 11, 17, 23, 0), timedelta(hours=2)) == sh(2025, 11, 18, 9, 0)
+
+
+def test_given_make_up_hours_when_a_make_up_day_comes_then_those_hours_apply():
+    calendar = BusinessCalendar.from_config(
+        {"tue-sat": "10:00-19:00"}, working_days={date(2025, 9, 28)}, make_up_hours="09:00-17:00"
+    )
+    assert calendar.next_open(sh(2025, 9, 28, 0, 0)) == sh(2025, 9, 28, 9, 0)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from liuyu.domain.orders import Order
-from liuyu.domain.service.followup import FollowupRules, Parcel, QuietHours, decide
+from liuyu.domain.service.followup import FollowupRules, Parcel, QuietHours, decide, reminder_report
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RULES = FollowupRules()
@@ -106,3 +106,26 @@ def test_given_a_delivered_order_when_a_day_has_passed_then_one_satisfaction_sur
 def test_given_a_refunded_order_when_its_parcel_comes_back_then_no_follow_up_is_made():
     parcel = Parcel("YT998", "returned", last_update_at=sh(2025, 11, 17, 10, 0))
     assert decide(order("refunded"), parcel, frozenset(), RULES, now=sh(2025, 11, 17, 11, 0)) == []
+
+
+def test_given_a_store_pickup_completed_without_parcel_data_when_a_day_passed_then_the_survey_still_goes():
+    picked_up = Order("store", "POS-77", "completed", Decimal("99.00"), completed_at=sh(2025, 11, 17, 10, 0))
+    actions = decide(picked_up, None, frozenset(), RULES, now=sh(2025, 11, 18, 11, 0))
+    assert kinds(actions) == ["satisfaction_survey"]
+
+
+def test_given_a_workspace_that_turned_reminders_off_when_an_order_is_unpaid_then_nothing_is_sent():
+    no_reminders = FollowupRules(enabled=("logistics", "satisfaction_survey"))
+    assert decide(order(), None, frozenset(), no_reminders, now=sh(2025, 11, 17, 15, 0)) == []
+
+
+def test_given_reminders_sent_when_reported_then_only_orders_paid_after_their_reminder_count():
+    sent = {"TM-1": sh(2025, 11, 17, 14, 30), "TM-2": sh(2025, 11, 17, 14, 30), "TM-3": sh(2025, 11, 17, 14, 30)}
+    orders = [
+        Order("tmall", "TM-1", "paid", Decimal("10"), paid_at=sh(2025, 11, 17, 14, 40)),
+        Order("tmall", "TM-2", "paid", Decimal("10"), paid_at=sh(2025, 11, 17, 14, 20)),
+        Order("tmall", "TM-3", "pending_payment", Decimal("10")),
+        Order("tmall", "TM-4", "paid", Decimal("10"), paid_at=sh(2025, 11, 17, 15, 0)),
+    ]
+    report = reminder_report(sent, orders)
+    assert (report.sent, report.paid_after, report.conversion) == (3, 1, 0.3333)

@@ -136,7 +136,7 @@ def test_given_first_response_close_to_due_when_checked_then_the_warning_notifie
     close = evaluate(policy, facts, office, now=sh(2025, 11, 17, 9, 52))
     warnings = escalations_due(policy, close, fired=set())
     assert [(e.action.kind, e.action.to) for e in warnings] == [("notify_supervisor", "王主管")]
-    assert escalations_due(policy, close, fired={warnings[0].rule_id}) == []
+    assert escalations_due(policy, close, fired={warnings[0].key}) == []
 
 
 def test_given_a_breached_ticket_when_escalations_apply_then_priority_rises_supervisor_hears_and_queue_changes(
@@ -154,7 +154,7 @@ def test_given_a_breached_ticket_when_escalations_apply_then_priority_rises_supe
     ticket.reply(sh(2025, 11, 17, 9, 5), "alice")
     now = sh(2025, 11, 18, 9, 30)
     clocks = evaluate(policy, ticket.sla_facts(), office, now)
-    escalations = escalations_due(policy, clocks, ticket.fired_rules)
+    escalations = escalations_due(policy, clocks, ticket.fired_escalations)
     notices = [ticket.apply_escalation(e, now) for e in escalations]
 
     assert ticket.priority == "high"
@@ -164,7 +164,7 @@ def test_given_a_breached_ticket_when_escalations_apply_then_priority_rises_supe
     escalated = [change for change in ticket.history if change.action == "escalated"]
     assert [change.new for change in escalated] == ["raise_priority", "notify_supervisor", "reassign"]
     assert all(change.reason.startswith("resolution breached") for change in escalated)
-    again = escalations_due(policy, evaluate(policy, ticket.sla_facts(), office, now), ticket.fired_rules)
+    again = escalations_due(policy, evaluate(policy, ticket.sla_facts(), office, now), ticket.fired_escalations)
     assert again == []
 
 
@@ -177,3 +177,29 @@ def test_given_a_conversation_pending_on_the_customer_when_evaluated_then_its_pa
     assert clocks["first_response"].state == "met"
     assert clocks["resolution"].state == "paused"
     assert clocks["resolution"].elapsed == timedelta(minutes=20)
+
+
+def test_given_a_next_response_breach_when_the_customer_waits_again_later_then_it_escalates_again(office):
+    policy = SlaPolicy.model_validate(
+        {
+            "name": "聊天",
+            "targets": {"next_response_minutes": 30},
+            "escalations": [{"metric": "next_response", "actions": [{"kind": "notify_supervisor"}]}],
+        }
+    )
+    ticket = Ticket.open(
+        "T-9", "发票", TicketCategory(name="财务"), queue="财务", at=sh(2025, 11, 17, 9, 0), actor="bob"
+    )
+    ticket.reply(sh(2025, 11, 17, 9, 5), "bob")
+    ticket.customer_replied(sh(2025, 11, 17, 10, 0))
+    first_wait = escalations_due(policy, evaluate(policy, ticket.sla_facts(), office, sh(2025, 11, 17, 11, 0)), set())
+    assert len(first_wait) == 1
+    notice = ticket.apply_escalation(first_wait[0], sh(2025, 11, 17, 11, 0))
+    assert notice is not None and "next_response breached" in notice.reason
+    still_waiting = evaluate(policy, ticket.sla_facts(), office, sh(2025, 11, 17, 12, 0))
+    assert escalations_due(policy, still_waiting, ticket.fired_escalations) == []
+
+    ticket.reply(sh(2025, 11, 17, 12, 0), "bob")
+    ticket.customer_replied(sh(2025, 11, 17, 14, 0))
+    second_wait = evaluate(policy, ticket.sla_facts(), office, sh(2025, 11, 17, 15, 0))
+    assert len(escalations_due(policy, second_wait, ticket.fired_escalations)) == 1

@@ -70,3 +70,8 @@ def test_given_a_rule_file_with_a_typo_when_loaded_then_the_error_names_the_fiel
     with pytest.raises(InvalidInput) as error:
         load_table(bad)
     assert error.value.field == "rules.0.when.intnet"
+
+
+def test_given_a_condition_written_as_one_word_when_loaded_then_it_means_a_list_of_one():
+    table = load_table([{"name": "退款", "when": {"intent": "refund"}, "queue": "财务"}])
+    assert route(table, RoutingFacts(intent="refund")).queue == "财务"

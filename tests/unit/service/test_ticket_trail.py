@@ -103,7 +103,7 @@ def test_given_every_kind_of_change_when_made_then_the_audit_trail_records_actor
     trail = [(c.action, c.actor, c.old, c.new, c.reason) for c in ticket.history[1:]]
     assert trail == [
         ("priority", "supervisor:wang", "normal", "high", "老客户投诉"),
-        ("field", "alice", None, "故障类型=按键失灵", "客户补充视频"),
+        ("field", "alice", "故障类型=摇杆漂移", "故障类型=按键失灵", "客户补充视频"),
         ("category", "alice", "质量", "物流", "其实是运输损坏"),
         ("status", "alice", "open", "pending", "等客户寄回"),
     ]
@@ -155,3 +155,16 @@ def test_given_an_urgent_ticket_when_priority_is_raised_then_it_stays_urgent(tic
     ticket.set_priority("urgent", at(1), "wang", "媒体曝光风险")
     assert ticket.raise_priority(at(2), "sla", "breach") is False
     assert ticket.priority == "urgent"
+
+
+def test_given_a_resolved_ticket_when_closed_later_then_the_resolution_time_stays_when_it_was_resolved(ticket):
+    ticket.set_status("resolved", at(10), "alice")
+    ticket.set_status("closed", at(2000), "system", "7 天无回复自动关闭")
+    assert ticket.sla_facts().resolved_at == at(10)
+
+
+def test_given_a_closed_ticket_when_the_customer_writes_then_the_caller_is_told_to_open_a_new_one(ticket):
+    ticket.set_status("resolved", at(10), "alice")
+    ticket.set_status("closed", at(20), "alice")
+    with pytest.raises(Conflict, match="closed"):
+        ticket.customer_replied(at(30))

@@ -33,15 +33,19 @@ def require_aware(moment: datetime, what: str = "time") -> datetime:
 
 
 def _parse_hours(text: str, where: str) -> Hours:
-    """'09:00-12:00,13:30-18:00' -> ((09:00, 12:00), (13:30, 18:00)); '' or 'closed' -> ()."""
+    """'09:00-12:00,13:30-18:00' -> ((09:00, 12:00), (13:30, 18:00)); '' or 'closed' -> ().
+
+    An end of 24:00 (or 00:00) means midnight at the end of the day.
+    """
     text = text.strip()
     if text in {"", "closed"}:
         return ()
     spans = []
     for part in text.split(","):
         try:
-            start_text, end_text = part.strip().split("-")
-            start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
+            start_text, end_text = (piece.strip() for piece in part.split("-"))
+            start = time.fromisoformat(start_text)
+            end = time(0) if end_text == "24:00" else time.fromisoformat(end_text)
         except ValueError as exc:
             raise InvalidInput("hours look like 09:00-18:00", field=where, value=text) from exc
         if end <= start and end != time(0):
@@ -93,13 +97,15 @@ class BusinessCalendar:
         holidays: Iterable[date] = (),
         working_days: Iterable[date] = (),
         timezone: str = DEFAULT_TIMEZONE,
+        make_up_hours: str | None = None,
     ) -> BusinessCalendar:
         """Build from the YAML shape ``{"mon-fri": "09:00-18:00", "sat": "10:00-16:00"}``."""
         weekly: dict[int, Hours] = {}
         for key, text in hours.items():
             for day in _parse_days(key):
                 weekly[day] = _parse_hours(text, f"hours.{key}")
-        return cls(weekly, frozenset(holidays), frozenset(working_days), timezone)
+        make_up = None if make_up_hours is None else _parse_hours(make_up_hours, "make_up_hours")
+        return cls(weekly, frozenset(holidays), frozenset(working_days), timezone, make_up)
 
     @classmethod
     def always_open(cls, timezone: str = DEFAULT_TIMEZONE) -> BusinessCalendar:

@@ -134,7 +134,7 @@ class Conversation:
     status_history: list[StatusEntry] = field(default_factory=list)
     _messages: dict[str, tuple[int, Message]] = field(default_factory=dict)
     _notes: list[NoteAdded] = field(default_factory=list)
-    _pauses: list[list[datetime | None]] = field(default_factory=list)
+    _pauses: list[Pause] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.opened_at = require_aware(self.opened_at, "opened_at")
@@ -211,10 +211,10 @@ class Conversation:
             raise Conflict(f"conversation {self.id} cannot go from {self.status} to {status}")
         if status == "snoozed" and snooze_until is None:
             raise InvalidInput("snoozing needs a time to wake up", field="snooze_until")
-        if self.status == "pending" and self._pauses:
-            self._pauses[-1][1] = at
+        if self.status == "pending":
+            self._pauses[-1] = (self._pauses[-1][0], at)
         if status == "pending":
-            self._pauses.append([at, None])
+            self._pauses.append((at, None))
         if self.status == "resolved" and status == "open":
             self.reopen_count += 1
         self.status = status
@@ -285,7 +285,7 @@ class Conversation:
         return waiting
 
     def pending_spans(self) -> tuple[Pause, ...]:
-        return tuple((start, end) for start, end in self._pauses if start is not None)
+        return tuple(self._pauses)
 
     def sla_facts(self, priority: str = "normal") -> SlaFacts:
         """The conversation as the SLA clocks see it."""

@@ -9,6 +9,8 @@ have to ask: the notice comes first in the list, beside the ticket that chases t
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal
@@ -20,6 +22,7 @@ from liuyu.domain.orders import Order
 from liuyu.domain.service.calendar import DEFAULT_TIMEZONE, require_aware
 
 FollowupKind = Literal["payment_reminder", "logistics_notice", "logistics_ticket", "satisfaction_survey"]
+FollowupRule = Literal["payment_reminder", "logistics", "satisfaction_survey"]
 
 
 class QuietHours(BaseModel):
@@ -51,6 +54,7 @@ class QuietHours(BaseModel):
 class FollowupRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    enabled: tuple[FollowupRule, ...] = ("payment_reminder", "logistics", "satisfaction_survey")
     payment_reminder_after_minutes: int = Field(default=30, gt=0)
     #: Marketplaces close unpaid orders (Tmall after 24 h by default); reminding later is noise.
     payment_reminder_until_hours: int = Field(default=24, gt=0)
@@ -97,7 +101,7 @@ def _payment_reminder(order: Order, rules: FollowupRules, now: datetime) -> Foll
     return FollowupAction("payment_reminder", order.order_id, at, reason + held)
 
 
-def _logistics(order: Order, parcel: Parcel, rules: FollowupRules, now: datetime) -> str | None:
+def _logistics(parcel: Parcel, rules: FollowupRules, now: datetime) -> str | None:
     """Why the parcel needs chasing, or None."""
     if parcel.status == "returned":
         return f"parcel {parcel.tracking_no} returned to sender"
@@ -113,7 +117,7 @@ def _logistics(order: Order, parcel: Parcel, rules: FollowupRules, now: datetime
 def decide(
     order: Order,
     parcel: Parcel | None,
-    done: frozenset[str] | set[str],
+    done: AbstractSet[str],
     rules: FollowupRules,
     now: datetime,
 ) -> list[FollowupAction]:
@@ -122,21 +126,53 @@ def decide(
     if order.status in {"cancelled", "refunded"}:
         return []
     actions: list[FollowupAction] = []
-    reminder = _payment_reminder(order, rules, now)
-    if reminder is not None and "payment_reminder" not in done:
-        actions.append(reminder)
-    if parcel is None:
-        return actions
-    trouble = _logistics(order, parcel, rules, now)
+    if "payment_reminder" in rules.enabled:
+        reminder = _payment_reminder(order, rules, now)
+        if reminder is not None:
+            actions.append(reminder)
+    trouble = None if parcel is None or "logistics" not in rules.enabled else _logistics(parcel, rules, now)
     if trouble is not None:
         at, held = _customer_message(rules, now)
-        if "logistics_notice" not in done:
-            actions.append(FollowupAction("logistics_notice", order.order_id, at, trouble + held))
-        if "logistics_ticket" not in done:
-            actions.append(FollowupAction("logistics_ticket", order.order_id, now, trouble))
-    delivered_at = parcel.delivered_at if parcel.status == "delivered" else None
-    survey_due = delivered_at is not None and now - delivered_at >= timedelta(hours=rules.survey_after_hours)
-    if survey_due and "satisfaction_survey" not in done:
-        at, held = _customer_message(rules, now)
-        actions.append(FollowupAction("satisfaction_survey", order.order_id, at, f"delivered {delivered_at}{held}"))
-    return actions
+        actions.append(FollowupAction("logistics_notice", order.order_id, at, trouble + held))
+        actions.append(FollowupAction("logistics_ticket", order.order_id, now, trouble))
+    if "satisfaction_survey" in rules.enabled:
+        survey = _survey(order, parcel, rules, now)
+        if survey is not None:
+            actions.append(survey)
+    return [action for action in actions if action.kind not in done]
+
+
+def _survey(order: Order, parcel: Parcel | None, rules: FollowupRules, now: datetime) -> FollowupAction | None:
+    """Ask how it went a while after delivery; a completed order without parcel data counts as delivered."""
+    if parcel is not None and parcel.status == "delivered":
+        delivered_at = parcel.delivered_at or parcel.last_update_at
+    elif order.status == "completed" and order.completed_at is not None:
+        delivered_at = order.completed_at
+    else:
+        return None
+    if now - delivered_at < timedelta(hours=rules.survey_after_hours):
+        return None
+    at, held = _customer_message(rules, now)
+    return FollowupAction("satisfaction_survey", order.order_id, at, f"delivered {delivered_at.isoformat()}{held}")
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderReport:
+    """How many payment reminders went out and how many of those orders were paid afterwards."""
+
+    sent: int
+    paid_after: int
+
+    @property
+    def conversion(self) -> float:
+        return 0.0 if self.sent == 0 else round(self.paid_after / self.sent, 4)
+
+
+def reminder_report(sent_at: Mapping[str, datetime], orders: Iterable[Order]) -> ReminderReport:
+    """``sent_at`` maps order id to when its reminder went out; ``orders`` are the latest snapshots."""
+    paid_after = sum(
+        1
+        for order in orders
+        if order.order_id in sent_at and order.paid_at is not None and order.paid_at >= sent_at[order.order_id]
+    )
+    return ReminderReport(len(sent_at), paid_after)

@@ -182,8 +182,9 @@ class _Inspection:
             return None
         evidence, score = [], float(weight)
         for reply in self.replies:
+            hits = check_draft(reply.text, self.rubric.words)
             for kind in ("forbidden", "promise", "sensitive"):
-                words = tuple(hit.word for hit in check_draft(reply.text, self.rubric.words) if hit.kind == kind)
+                words = tuple(hit.word for hit in hits if hit.kind == kind)
                 if words:
                     evidence.append(_cite(reply, f"{kind} words", words))
                     if kind == "forbidden":

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from liuyu.domain.service.rules import parse_rules
 
@@ -30,6 +30,12 @@ class RoutingCondition(BaseModel):
     category: tuple[str, ...] = ()
     member_tier: tuple[str, ...] = ()
     product: tuple[str, ...] = ()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _one_value_is_a_list_of_one(cls, value: object) -> object:
+        """YAML writers put ``intent: refund`` as often as ``intent: [refund]``; both mean the same."""
+        return (value,) if isinstance(value, str) else value
 
 
 class RoutingRule(BaseModel):

@@ -130,6 +130,7 @@ class Escalation:
     metric: Metric
     action: EscalationAction
     reason: str
+    key: str  # rule id and clock start: a new customer wait can escalate again, the same one cannot
 
 
 def _clip_pauses(pauses: Sequence[Pause], start: datetime, stop: datetime | None) -> list[Pause]:
@@ -219,11 +220,14 @@ def evaluate(policy: SlaPolicy, facts: SlaFacts, calendar: BusinessCalendar, now
 
 
 def escalations_due(policy: SlaPolicy, clocks: dict[Metric, SlaClock], fired: Collection[str]) -> list[Escalation]:
-    """Escalations whose trigger has been reached and that were not applied before."""
+    """Escalations whose trigger has been reached and whose key is not in ``fired`` (applied before)."""
     due: list[Escalation] = []
     for rule in policy.escalations:
         clock = clocks.get(rule.metric)
-        if clock is None or rule.id in fired:
+        if clock is None:
+            continue
+        key = f"{rule.id}@{clock.started_at.isoformat()}"
+        if key in fired:
             continue
         if rule.on == "breach" and clock.state == "breached":
             reason = f"{rule.metric} breached: {clock.explain()}"
@@ -231,5 +235,5 @@ def escalations_due(policy: SlaPolicy, clocks: dict[Metric, SlaClock], fired: Co
             reason = f"{rule.metric} due within {rule.before_minutes} min: {clock.explain()}"
         else:
             continue
-        due.extend(Escalation(rule.id, rule.metric, action, reason) for action in rule.actions)
+        due.extend(Escalation(rule.id, rule.metric, action, reason, key) for action in rule.actions)
     return due

@@ -211,9 +211,10 @@ class Ticket:
             self.pauses[-1] = (self.pauses[-1][0], at)
         if status == "pending":
             self.pauses.append((at, None))
-        self.resolved_at = at if status in {"resolved", "closed"} else None
         if status == "resolved":
-            self.awaiting_reply_since = None
+            self.resolved_at, self.awaiting_reply_since = at, None
+        elif status != "closed":
+            self.resolved_at = None  # reopened: the resolution clock runs again
         old, self.status = self.status, status
         self._log(at, actor, "status", old, status, reason)
 
@@ -221,9 +222,9 @@ class Ticket:
 
     def set_field(self, name: str, value: object, at: datetime, actor: str, reason: str = "") -> None:
         self._require_open()
-        values = {**self.fields, name: value}
-        self.fields = self.category.clean(values)
-        self._log(at, actor, "field", None, f"{name}={value}", reason)
+        old = self.fields.get(name)
+        self.fields = self.category.clean({**self.fields, name: value})
+        self._log(at, actor, "field", None if old is None else f"{name}={old}", f"{name}={value}", reason)
 
     def recategorize(self, category: TicketCategory, at: datetime, actor: str, reason: str) -> None:
         """Move to another category; its own fields are checked, the old values stay in the history."""
@@ -244,6 +245,7 @@ class Ticket:
     def customer_replied(self, at: datetime) -> None:
         """The customer wrote again: starts the next response clock (and ends a pending pause)."""
         at = require_aware(at, "at")
+        self._require_open()
         if self.awaiting_reply_since is None and self.first_response_at is not None:
             self.awaiting_reply_since = at
         if self.status in {"pending", "resolved"}:
@@ -263,7 +265,7 @@ class Ticket:
 
     def apply_escalation(self, escalation: Escalation, at: datetime) -> Notification | None:
         """Carry out one escalation action once; a notification comes back for the caller to send."""
-        key = f"{escalation.rule_id}:{escalation.action.kind}"
+        key = f"{escalation.key}:{escalation.action.kind}"
         if key in self.escalations_fired:
             return None
         self.escalations_fired.add(key)
@@ -281,8 +283,8 @@ class Ticket:
         return None
 
     @property
-    def fired_rules(self) -> set[str]:
-        """Escalation rule ids already applied, for ``sla.escalations_due``."""
+    def fired_escalations(self) -> set[str]:
+        """Escalation keys already applied, for ``sla.escalations_due``."""
         return {key.rsplit(":", 1)[0] for key in self.escalations_fired}
 
     @property
