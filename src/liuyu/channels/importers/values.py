@@ -22,7 +22,6 @@ SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 #: Values exports write for "nothing here".
 EMPTY = frozenset({"", "-", "--", "null", "NULL", "None", "none", "N/A", "无", "0001-01-01 00:00:00"})
 
-_EXCEL_FORMULA = re.compile(r'^="(.*)"$', re.DOTALL)
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
 _LOCAL_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -49,11 +48,12 @@ class FieldError(Exception):
 
 def clean_cell(text: str) -> str:
     """Undo what Excel and back-ends wrap around cells: ``="123"``, tab prefixes, padding."""
-    text = text.strip().lstrip("\ufeff").strip()
-    match = _EXCEL_FORMULA.match(text)
-    if match:
-        text = match.group(1).strip()
-    return text.strip("\t ")
+    text = text.strip()
+    if text[:2] == '="' and text[-1:] == '"' and len(text) >= 3:
+        return text[2:-1].strip()
+    if text[:1] == "\ufeff":
+        return text[1:].strip()
+    return text
 
 
 def is_empty(value: object) -> bool:
@@ -121,6 +121,13 @@ def local_time(value: object, field: str, *, zone: tzinfo = SHANGHAI, fmt: str |
         return unix_time(text, field)
     else:
         formats = _LOCAL_FORMATS
+        if len(text) >= 10 and text[4] == "-" and text[7] == "-":
+            try:  # the common "2024-03-01 10:15:30", parsed in C
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                pass
+            else:
+                return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
     for candidate in formats:
         try:
             parsed = datetime.strptime(text, candidate)
