@@ -38,7 +38,7 @@ def policy() -> SlaPolicy:
             "escalations": [
                 {
                     "metric": "first_response",
-                    "on": "warning",
+                    "trigger": "warning",
                     "before_minutes": 10,
                     "actions": [{"kind": "notify_supervisor", "to": "王主管"}],
                 },

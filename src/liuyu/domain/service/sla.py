@@ -49,10 +49,11 @@ class EscalationAction(BaseModel):
 class EscalationRule(BaseModel):
     """Fire ``actions`` when ``metric`` breaches, or ``before_minutes`` ahead of the breach (a warning)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     metric: Metric
-    on: Literal["breach", "warning"] = "breach"
+    #: Not called "on": YAML 1.1 reads a bare `on:` key as the boolean true.
+    trigger: Literal["breach", "warning"] = "breach"
     before_minutes: int = Field(default=0, ge=0)
     actions: tuple[EscalationAction, ...]
 
@@ -62,7 +63,7 @@ class EscalationRule(BaseModel):
 
     @property
     def id(self) -> str:
-        return f"{self.metric}:{self.on}" + (f":{self.before_minutes}" if self.on == "warning" else "")
+        return f"{self.metric}:{self.trigger}" + (f":{self.before_minutes}" if self.trigger == "warning" else "")
 
 
 class SlaPolicy(BaseModel):
@@ -229,9 +230,9 @@ def escalations_due(policy: SlaPolicy, clocks: dict[Metric, SlaClock], fired: Co
         key = f"{rule.id}@{clock.started_at.isoformat()}"
         if key in fired:
             continue
-        if rule.on == "breach" and clock.state == "breached":
+        if rule.trigger == "breach" and clock.state == "breached":
             reason = f"{rule.metric} breached: {clock.explain()}"
-        elif rule.on == "warning" and clock.state == "running" and clock.remaining <= rule.warning_margin:
+        elif rule.trigger == "warning" and clock.state == "running" and clock.remaining <= rule.warning_margin:
             reason = f"{rule.metric} due within {rule.before_minutes} min: {clock.explain()}"
         else:
             continue
