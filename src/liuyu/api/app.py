@@ -1,0 +1,52 @@
+"""The FastAPI application: API routes, the console, and one error format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from liuyu.api.routes import customers, events
+from liuyu.bootstrap import Container, build
+from liuyu.domain.errors import Conflict, InvalidInput, LiuyuError, NotFound, PermissionDenied
+
+STATUS = {InvalidInput: 400, NotFound: 404, Conflict: 409, PermissionDenied: 403}
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    app = FastAPI(
+        title="liuyu",
+        version="0.1.0",
+        description="Customer micro-circulation platform: events, identities, customers.",
+    )
+    app.state.container = container or build()
+
+    @app.exception_handler(LiuyuError)
+    async def liuyu_error(_request: Request, exc: LiuyuError) -> JSONResponse:
+        status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+        body: dict[str, Any] = {"detail": str(exc)}
+        if isinstance(exc, InvalidInput):
+            body["error"] = exc.as_dict()
+        return JSONResponse(body, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "reason": e.get("msg"), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
+
+    @app.get("/healthz", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(events.router)
+    app.include_router(events.segment)
+    app.include_router(customers.router)
+    from liuyu.console.routes import mount_console
+
+    mount_console(app)
+    return app
