@@ -146,3 +146,10 @@ def test_order_numbers_that_excel_turned_into_numbers_are_refused() -> None:
     for mangled in ("3.45679E+18", 3.45e18, "3456789012.0"):
         with pytest.raises(FieldError):
             order_number(mangled, "id")
+
+
+def test_every_kind_and_format_is_documented() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "importers.md").read_text(encoding="utf-8")
+    for kind, formats in IMPORT_KINDS.items():
+        for fmt in formats:
+            assert f"## `{kind} {fmt}`" in docs, f"docs/importers.md lacks a section for {kind} {fmt}"
