@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from typing import Any
 
@@ -22,6 +23,11 @@ segment = APIRouter(tags=["segment"])
 
 async def _json(request: Request) -> Any:
     body = await request.body()
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError) as exc:
+            raise HTTPException(status_code=400, detail=f"body is not valid gzip: {exc}") from exc
     if len(body) > 8 * 1024 * 1024:
         raise HTTPException(status_code=413, detail="request body over 8 MB; send smaller batches")
     try:
