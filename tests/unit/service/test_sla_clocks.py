@@ -6,10 +6,12 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liuyu.domain.service.calendar import BusinessCalendar
 from liuyu.domain.service.conversation import Conversation, Message
-from liuyu.domain.service.sla import SlaFacts, SlaPolicy, escalations_due, evaluate
+from liuyu.domain.service.sla import SlaFacts, SlaPolicy, escalations_due, evaluate, measure
 from liuyu.domain.service.ticket import Ticket, TicketCategory
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -94,7 +96,10 @@ def test_given_a_ticket_pending_on_the_customer_when_time_passes_then_the_resolu
     assert clock.elapsed == timedelta(hours=2)
     assert clock.paused == timedelta(hours=9)
     assert clock.due_at == sh(2025, 11, 18, 17, 0)
-    assert "paused while pending" in clock.explain()
+    assert clock.explain() == (
+        "resolution: running, 120 of 480 business minutes used, 540 min paused while pending on the customer, "
+        "due 2025-11-18 17:00 Asia/Shanghai"
+    )
 
 
 def test_given_a_resolved_ticket_when_evaluated_then_met_or_breached_is_final(office, policy):
@@ -203,3 +208,26 @@ def test_given_a_next_response_breach_when_the_customer_waits_again_later_then_i
     ticket.customer_replied(sh(2025, 11, 17, 14, 0))
     second_wait = evaluate(policy, ticket.sla_facts(), office, sh(2025, 11, 17, 15, 0))
     assert len(escalations_due(policy, second_wait, ticket.fired_escalations)) == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pause_start=st.integers(min_value=0, max_value=5 * 24 * 60),
+    pause_minutes=st.integers(min_value=0, max_value=3 * 24 * 60),
+    target_minutes=st.integers(min_value=1, max_value=3 * 9 * 60),
+)
+def test_given_any_pause_when_a_clock_is_measured_then_counted_and_paused_time_add_up_and_the_due_time_uses_the_target(
+    pause_start, pause_minutes, target_minutes
+):
+    office = BusinessCalendar.from_config({"mon-fri": "09:00-12:00,13:00-18:00"})
+    start = sh(2025, 11, 14, 10, 0)
+    begin = start + timedelta(minutes=pause_start)
+    pause = (begin, begin + timedelta(minutes=pause_minutes))
+    now = start + timedelta(days=10)
+    target = timedelta(minutes=target_minutes)
+    clock = measure("resolution", target, start, None, [pause], office, now)
+    assert clock.elapsed + clock.paused == office.business_time_between(start, now)
+    assert clock.due_at is not None
+    at_due = measure("resolution", target, start, None, [pause], office, clock.due_at)
+    assert at_due.elapsed == target
+    assert at_due.state == "running"

@@ -126,20 +126,20 @@ class Conversation:
     channel: str
     opened_at: datetime
     customer_id: str | None = None
-    events: list[ConversationEvent] = field(default_factory=list)
-    status: Status = "open"
-    assignee: str | None = None
-    snooze_until: datetime | None = None
-    reopen_count: int = 0
-    status_history: list[StatusEntry] = field(default_factory=list)
-    _messages: dict[str, tuple[int, Message]] = field(default_factory=dict)
-    _notes: list[NoteAdded] = field(default_factory=list)
-    _pauses: list[Pause] = field(default_factory=list)
+    events: list[ConversationEvent] = field(default_factory=list, init=False)
+    # Derived from the events; set only by replaying them.
+    status: Status = field(default="open", init=False)
+    assignee: str | None = field(default=None, init=False)
+    snooze_until: datetime | None = field(default=None, init=False)
+    reopen_count: int = field(default=0, init=False)
+    status_history: list[StatusEntry] = field(default_factory=list, init=False)
+    _messages: dict[str, tuple[int, Message]] = field(default_factory=dict, init=False)
+    _notes: list[NoteAdded] = field(default_factory=list, init=False)
+    _pauses: list[Pause] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self.opened_at = require_aware(self.opened_at, "opened_at")
-        if not self.status_history:
-            self.status_history.append(StatusEntry(self.opened_at, "open", "system", "opened"))
+        self.status_history.append(StatusEntry(self.opened_at, "open", "system", "opened"))
 
     @classmethod
     def replay(

@@ -12,10 +12,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from liuyu.domain.service.calendar import BusinessCalendar, require_aware
+from liuyu.domain.service.calendar import DEFAULT_TIMEZONE, BusinessCalendar, require_aware
 
 Metric = Literal["first_response", "next_response", "resolution"]
 METRICS: tuple[Metric, ...] = ("first_response", "next_response", "resolution")
@@ -106,6 +107,7 @@ class SlaClock:
     elapsed: timedelta  # counted time: open hours, pauses excluded
     paused: timedelta
     state: ClockState
+    timezone: str = DEFAULT_TIMEZONE  # the workspace's, for showing the due time to people
 
     @property
     def remaining(self) -> timedelta:
@@ -119,7 +121,8 @@ class SlaClock:
         if self.paused:
             text += f", {int(self.paused.total_seconds() // 60)} min paused while pending on the customer"
         if self.due_at is not None:
-            text += f", due {self.due_at.isoformat()}"
+            local = self.due_at.astimezone(ZoneInfo(self.timezone))
+            text += f", due {local:%Y-%m-%d %H:%M} {self.timezone}"
         return text
 
 
@@ -196,7 +199,7 @@ def measure(
         state = "paused"
     else:
         state = "breached" if now > due else "running"
-    return SlaClock(metric, target, start, stop, due, elapsed, paused, state)
+    return SlaClock(metric, target, start, stop, due, elapsed, paused, state, calendar.timezone)
 
 
 def evaluate(policy: SlaPolicy, facts: SlaFacts, calendar: BusinessCalendar, now: datetime) -> dict[Metric, SlaClock]:
