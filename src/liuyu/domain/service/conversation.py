@@ -189,7 +189,7 @@ class Conversation:
 
     def wake_if_due(self, now: datetime) -> bool:
         """Snoozed conversations come back on their own when the snooze time passes."""
-        if self.status == "snoozed" and self.snooze_until is not None and now >= self.snooze_until:
+        if self.status == "snoozed" and self.snooze_until is not None and require_aware(now) >= self.snooze_until:
             self.change_status("open", self.snooze_until, "system", "snooze ended")
             return True
         return False

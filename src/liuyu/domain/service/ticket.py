@@ -96,6 +96,8 @@ class Notification:
 
 @dataclass(slots=True)
 class Ticket:
+    """A ticket's current state and its trail; ``Ticket.open`` creates one, storage loads one back."""
+
     id: str
     subject: str
     category: TicketCategory
