@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from liuyu.domain.loyalty.rules import PaidLine
+from liuyu.domain.orders import Order
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,3 +144,27 @@ Fact = (
     | AccountsMerged
     | AccountsUnmerged
 )
+
+
+def order_paid_from(order: Order, customer_id: int, channel: str) -> OrderPaid | None:
+    """The earning fact for a channel order snapshot; None when it has not been paid.
+
+    Order-level discounts are spread over the lines in proportion to their amounts (to the cent,
+    remainder on the last line), so per-category rates see what the customer actually paid.
+    """
+    if order.paid is None or order.paid_at is None or order.paid <= 0:
+        return None
+    amounts = [line.amount for line in order.lines]
+    listed = sum((a for a in amounts if a is not None), Decimal(0))
+    if not order.lines or any(a is None for a in amounts) or listed <= 0:
+        return OrderPaid(
+            customer_id, order.order_id, channel, order.paid_at, (PaidLine(f"{order.order_id}-1", order.paid),)
+        )
+    lines: list[PaidLine] = []
+    left = order.paid
+    for i, line in enumerate(order.lines):
+        last = i == len(order.lines) - 1
+        share = left if last else (order.paid * (line.amount or Decimal(0)) / listed).quantize(Decimal("0.01"))
+        left -= share
+        lines.append(PaidLine(f"{order.order_id}-{i + 1}", share, line.category))
+    return OrderPaid(customer_id, order.order_id, channel, order.paid_at, tuple(lines))
