@@ -117,7 +117,7 @@ class MemberAccount:
                 posted += self._settle(lot, fact.key, fact.at)
             else:
                 lot.pending += earning.points
-        self._upgrade(fact.at)
+        self.upgrade_tier(fact.at)
         return posted
 
     def release(self, fact: ReturnWindowClosed) -> list[Entry]:
@@ -261,7 +261,7 @@ class MemberAccount:
         lot.earned += earning.points
         lot.available += earning.points
         posted = [entry, *self._settle(lot, fact.key, fact.at)]
-        self._upgrade(fact.at)
+        self.upgrade_tier(fact.at)
         return posted
 
     def expire_due(self, at: datetime) -> list[Entry]:
@@ -282,7 +282,8 @@ class MemberAccount:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _upgrade(self, at: datetime) -> None:
+    def upgrade_tier(self, at: datetime) -> None:
+        """Upgrades apply at once, after any fact that adds qualifying activity."""
         value = tiers.qualifying_value(self.activities(), self.program, at)
         tiers.evaluate(self.tier, self.program, value, at, review=False)
 

@@ -54,7 +54,7 @@ def merge_accounts(into: MemberAccount, other: MemberAccount, at: datetime) -> N
         value = tiers.qualifying_value(into.activities(), into.program, at)
         reason = f"merged with customer {other.primary}: kept the higher tier"
         tiers.force(into.tier, into.program, other.tier.code, at, reason, value)
-    into._upgrade(at)
+    into.upgrade_tier(at)
 
 
 def split_account(account: MemberAccount, customer_id: int, at: datetime) -> MemberAccount:
