@@ -8,6 +8,7 @@ from decimal import Decimal
 from loyalty_helpers import T0, days, make_program, paid, program_data
 
 from liuyu.domain.loyalty.account import MemberAccount
+from liuyu.domain.loyalty.card import member_card
 from liuyu.domain.loyalty.facts import OrderRefunded, Redeem, ReturnWindowClosed
 from liuyu.domain.loyalty.lots import expires_at, expiry_schedule
 from liuyu.domain.loyalty.program import ExpiryPolicy, load_program
@@ -121,3 +122,13 @@ def test_given_order_count_as_the_basis_when_enough_orders_are_paid_then_the_tie
     for n in range(3):
         acc.earn_order(paid(ALICE, f"TM-{n}", "1", at=T0 + days(n)))
     assert acc.tier.code == "GOLD"
+
+
+def test_given_a_member_with_points_when_the_card_is_shown_then_it_has_balances_progress_and_next_expiry() -> None:
+    acc = MemberAccount(make_program(), ALICE, T0)
+    released(acc, "TM-1", "300", T0)  # 400 points, GOLD needs 1000
+    acc.earn_order(paid(ALICE, "TM-2", "100", at=T0 + days(20)))
+    card = member_card(acc, T0 + days(21))
+    assert (card.available, card.pending, card.tier) == (400, 100, "MEMBER")
+    assert (card.progress.next_tier, card.progress.remaining) == ("GOLD", Decimal(500))
+    assert card.next_expiry == (BEIJING_NEW_YEAR_2028, 400)

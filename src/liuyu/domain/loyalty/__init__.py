@@ -6,6 +6,7 @@ call the same functions. See docs/loyalty.md.
 """
 
 from liuyu.domain.loyalty.account import InsufficientPoints, MemberAccount
+from liuyu.domain.loyalty.card import MemberCard, member_card
 from liuyu.domain.loyalty.facts import (
     AccountsMerged,
     AccountsUnmerged,
@@ -38,6 +39,7 @@ __all__ = [
     "InvalidProgram",
     "LoyaltyBook",
     "MemberAccount",
+    "MemberCard",
     "OrderPaid",
     "OrderRefunded",
     "PaidLine",
@@ -48,5 +50,6 @@ __all__ = [
     "balances",
     "check",
     "load_program",
+    "member_card",
     "replay",
 ]

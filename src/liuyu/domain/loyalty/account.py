@@ -28,6 +28,8 @@ class InsufficientPoints(Conflict):
 
 @dataclass(slots=True)
 class OrderRecord:
+    """What the account remembers of an earned order, to reverse it in proportion later."""
+
     customer_id: int
     order_id: str
     channel: str
@@ -58,14 +60,17 @@ class MemberAccount:
 
     @property
     def available(self) -> int:
+        """Spendable points now; below zero only where the program allows negative balances."""
         return sum(lot.available for lot in self.lots.values())
 
     @property
     def pending(self) -> int:
+        """Points waiting for their orders' return windows to close."""
         return sum(lot.pending for lot in self.lots.values())
 
     @property
     def debt(self) -> int:
+        """Points owed from refunds of points already spent; paid by the next points first."""
         return sum(self.debts.values())
 
     def balances(self) -> dict[str, int]:

@@ -20,6 +20,8 @@ from liuyu.domain.loyalty.program import Program
 
 @dataclass(frozen=True, slots=True)
 class Benefit:
+    """One benefit the member may have now; consumable ones carry the key they are taken under."""
+
     kind: str  # discount_rate, free_shipping, priority_service, points_multiplier, birthday_gift, exclusive_coupon
     tier: str
     value: str
@@ -28,11 +30,14 @@ class Benefit:
 
     @property
     def consumable(self) -> bool:
+        """Standing benefits apply while the tier holds; consumable ones are taken once."""
         return self.once_key is not None
 
 
 @dataclass(frozen=True, slots=True)
 class BenefitConsumed:
+    """The record storage keeps so the same benefit is never taken twice."""
+
     customer_id: int
     kind: str
     key: str

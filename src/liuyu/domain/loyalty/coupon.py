@@ -28,6 +28,8 @@ class CouponNotApplicable(Conflict):
 
 @dataclass(frozen=True, slots=True)
 class Coupon:
+    """One coupon in one member's hands; its status moves issued → redeemed or expired."""
+
     code: str
     template: str
     customer_id: int
@@ -42,12 +44,16 @@ class Coupon:
 
 @dataclass(frozen=True, slots=True)
 class CartLine:
+    """A line as the coupon sees it: the amount to pay and the category."""
+
     amount: Decimal
     category: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Cart:
+    """The order being checked out, on one channel."""
+
     channel: str
     lines: tuple[CartLine, ...]
     shipping: Decimal = Decimal(0)

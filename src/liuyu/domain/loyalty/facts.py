@@ -16,17 +16,22 @@ from liuyu.domain.orders import Order
 
 @dataclass(frozen=True, slots=True)
 class Enroll:
+    """A customer joins the program (explicitly, from any channel)."""
+
     customer_id: int
     at: datetime
     channel: str = "other"
 
     @property
     def key(self) -> str:
+        """The idempotency key this fact posts under."""
         return f"enroll:{self.customer_id}"
 
 
 @dataclass(frozen=True, slots=True)
 class OrderPaid:
+    """An order was paid: it earns points, pending until its return window closes."""
+
     customer_id: int
     order_id: str
     channel: str
@@ -35,15 +40,19 @@ class OrderPaid:
 
     @property
     def key(self) -> str:
+        """The idempotency key this fact posts under."""
         return f"order:{self.order_id}:earn"
 
     @property
     def total(self) -> Decimal:
+        """What the customer paid for the order, the base of proportional reversals."""
         return sum((line.amount for line in self.lines), Decimal(0))
 
 
 @dataclass(frozen=True, slots=True)
 class OrderRefunded:
+    """Money went back to the customer: points are reversed in proportion."""
+
     customer_id: int
     order_id: str
     refund_id: str
@@ -52,22 +61,28 @@ class OrderRefunded:
 
     @property
     def key(self) -> str:
+        """The idempotency key this fact posts under."""
         return f"order:{self.order_id}:refund:{self.refund_id}"
 
 
 @dataclass(frozen=True, slots=True)
 class ReturnWindowClosed:
+    """The order can no longer be returned: its pending points become available."""
+
     customer_id: int
     order_id: str
     at: datetime
 
     @property
     def key(self) -> str:
+        """The idempotency key this fact posts under."""
         return f"order:{self.order_id}:release"
 
 
 @dataclass(frozen=True, slots=True)
 class Redeem:
+    """The member spends points (a command; refused when they do not have enough)."""
+
     customer_id: int
     request_id: str
     points: int
@@ -76,11 +91,14 @@ class Redeem:
 
     @property
     def key(self) -> str:
+        """The idempotency key this fact posts under."""
         return f"redeem:{self.request_id}"
 
 
 @dataclass(frozen=True, slots=True)
 class Adjust:
+    """An operator grants or takes points, always with a reason."""
+
     customer_id: int
     adjustment_id: str
     points: int  # positive grants, negative takes away
@@ -90,6 +108,7 @@ class Adjust:
 
     @property
     def key(self) -> str:
+        """The idempotency key this fact posts under."""
         return f"adjust:{self.adjustment_id}"
 
 
@@ -105,21 +124,28 @@ class BonusEarned:
 
     @property
     def key(self) -> str:
+        """The idempotency key this fact posts under."""
         return f"bonus:{self.kind}:{self.ref}"
 
 
 @dataclass(frozen=True, slots=True)
 class ExpireDue:
+    """The expiry job: expire every lot due by ``at``."""
+
     at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class ReviewTiers:
+    """The periodic tier review: the only moment tiers go down."""
+
     at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class AccountsMerged:
+    """The data core merged two customers: their accounts merge."""
+
     winner: int
     loser: int
     at: datetime
@@ -127,6 +153,8 @@ class AccountsMerged:
 
 @dataclass(frozen=True, slots=True)
 class AccountsUnmerged:
+    """The data core undid a merge: the account splits back."""
+
     customer_id: int  # the customer split back out, with everyone merged into it before
     at: datetime
 

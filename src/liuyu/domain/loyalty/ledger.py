@@ -69,9 +69,11 @@ class Entry:
             raise ValueError("entry time must carry a time zone")
 
     def sort_key(self) -> tuple[datetime, str, int]:
+        """Entries are ordered by time, then fact, then part, the same way on every rebuild."""
         return (self.at, self.key, self.part)
 
     def as_dict(self) -> dict[str, object]:
+        """The entry as plain data, for storage, the API and the digest."""
         return {
             "key": self.key,
             "part": self.part,

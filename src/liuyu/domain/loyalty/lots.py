@@ -48,6 +48,7 @@ class Lot:
 
     @property
     def spendable(self) -> int:
+        """Points that can be spent or expired from this lot (a negative lot has none)."""
         return max(0, self.available)
 
 

@@ -26,6 +26,8 @@ class Consents:
 
 @dataclass(frozen=True, slots=True)
 class Member:
+    """One membership: one per person once customers are merged."""
+
     customer_id: int
     member_no: str
     program: str

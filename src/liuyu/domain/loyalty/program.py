@@ -63,6 +63,8 @@ class ExpiryPolicy(_Data):
 
 
 class TierBenefits(_Data):
+    """What a tier gives; see benefit.py for how they are offered and consumed."""
+
     discount_rate: Decimal = Decimal(1)  # 0.95 = pay 95 %
     free_shipping: bool = False
     birthday_gift: str | None = None
@@ -72,6 +74,8 @@ class TierBenefits(_Data):
 
 
 class TierDefinition(_Data):
+    """A rung of the tier ladder, reached at ``threshold`` of the program's basis."""
+
     code: str = Field(min_length=1)
     name: str = ""
     threshold: Decimal = Field(ge=0)
@@ -87,6 +91,8 @@ class TierPolicy(_Data):
 
 
 class CouponTemplate(_Data):
+    """What a coupon does and where it may be used; coupons are issued from it."""
+
     code: str = Field(min_length=1)
     name: str = ""
     kind: Literal["amount_off", "percent_off", "threshold", "free_shipping"]
@@ -102,6 +108,8 @@ class CouponTemplate(_Data):
 
 
 class Program(_Data):
+    """One loyalty program: its settings, tier ladder, rules and coupon templates."""
+
     code: str = Field(min_length=1)
     name: str = ""
     timezone: str = "Asia/Shanghai"
@@ -118,6 +126,7 @@ class Program(_Data):
 
     @property
     def zone(self) -> ZoneInfo:
+        """Calendar boundaries (end of year, birthday month) are taken in the program's zone."""
         return ZoneInfo(self.timezone)
 
     def rules_in_force(self, at: datetime) -> tuple[EarnRule, ...]:
@@ -131,12 +140,14 @@ class Program(_Data):
         return tuple(r for r in newest.values() if r.in_force(at))
 
     def tier(self, code: str) -> TierDefinition:
+        """A tier by code; KeyError for a code the program no longer has."""
         for tier in self.tiers:
             if tier.code == code:
                 return tier
         raise KeyError(code)
 
     def template(self, code: str) -> CouponTemplate:
+        """A coupon template by code; KeyError when there is none."""
         for template in self.coupon_templates:
             if template.code == code:
                 return template
@@ -144,6 +155,7 @@ class Program(_Data):
 
     @property
     def base_tier(self) -> TierDefinition:
+        """Where every member starts."""
         return self.tiers[0]
 
 
@@ -178,6 +190,7 @@ def _semantic_problems(program: Program) -> list[dict[str, object]]:
     problems: list[dict[str, object]] = []
 
     def bad(field: str, reason: str, value: object) -> None:
+        """Record one problem with the path of the field."""
         problems.append({"field": field, "reason": reason, "value": value})
 
     try:

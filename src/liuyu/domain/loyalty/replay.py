@@ -118,6 +118,7 @@ class LoyaltyBook:
         self.done: set[str] = set()  # keys of facts applied at the book level
 
     def account_of(self, customer_id: int) -> MemberAccount | None:
+        """The account that holds the customer now (merged or not); None for non-members."""
         primary = self.owner.get(customer_id)
         return None if primary is None else self.accounts[primary]
 

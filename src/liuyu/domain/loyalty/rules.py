@@ -19,6 +19,8 @@ from liuyu.domain.loyalty.program import RATE_KINDS, EarnRule, Program
 
 @dataclass(frozen=True, slots=True)
 class PaidLine:
+    """One order line as the rules see it."""
+
     line_id: str
     amount: Decimal  # what the customer paid for this line, after discounts
     category: str | None = None
@@ -35,6 +37,7 @@ class Applied:
     inputs: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
+        """Plain data for the ledger entry and the console."""
         return {
             "rule": self.rule_id,
             "kind": self.kind,
@@ -46,6 +49,8 @@ class Applied:
 
 @dataclass(frozen=True, slots=True)
 class Earning:
+    """The points an order or bonus earns, and why."""
+
     points: int
     applied: tuple[Applied, ...] = ()
 

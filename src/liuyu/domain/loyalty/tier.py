@@ -28,6 +28,8 @@ class Activity:
 
 @dataclass(frozen=True, slots=True)
 class TierChange:
+    """One entry of the tier history: from, to, when and why."""
+
     at: datetime
     from_tier: str | None
     to_tier: str
@@ -38,6 +40,8 @@ class TierChange:
 
 @dataclass(slots=True)
 class TierState:
+    """The member's tier now and how they got there."""
+
     code: str
     history: list[TierChange] = field(default_factory=list)
     below_since: datetime | None = None  # first review that found the member below their tier
@@ -127,3 +131,23 @@ def _change(state: TierState, at: datetime, code: str, reason: str, basis: str, 
     state.code = code
     state.history.append(change)
     return change
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far the member is from the next tier, for the member card."""
+
+    tier: str
+    value: Decimal
+    next_tier: str | None
+    next_threshold: Decimal | None
+    remaining: Decimal
+
+
+def progress(program: Program, code: str, value: Decimal) -> Progress:
+    """The tier right above ``code`` and what is still missing to reach it; no next tier at the top."""
+    above = rank(program, code) + 1
+    if above >= len(program.tiers):
+        return Progress(code, value, None, None, Decimal(0))
+    nxt = program.tiers[above]
+    return Progress(code, value, nxt.code, nxt.threshold, max(Decimal(0), nxt.threshold - value))
