@@ -108,3 +108,12 @@ def test_a_password_login_does_not_verify_the_phone(tmp_path: Path) -> None:
 def test_an_app_login_without_user_is_rejected_naming_user_id() -> None:
     rows = read("app-logins", "app", "app_logins.csv")
     assert rows[2].error is not None and rows[2].error.field == "user_id"
+
+
+def test_a_wecom_contact_with_an_odd_gender_value_is_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "contacts.jsonl"
+    contact = '{"external_contact": {"external_userid": "wm1", "gender": [1]}, '
+    path.write_text(contact + '"follow_user": [{"userid": "zhangsan", "createtime": 1705282300}]}\n', encoding="utf-8")
+    (row,) = open_import("wechat-followers", "wecom", path).rows()
+    assert row.error is None
+    assert "gender" not in row.events[0].traits

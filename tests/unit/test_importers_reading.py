@@ -153,3 +153,15 @@ def test_every_kind_and_format_is_documented() -> None:
     for kind, formats in IMPORT_KINDS.items():
         for fmt in formats:
             assert f"## `{kind} {fmt}`" in docs, f"docs/importers.md lacks a section for {kind} {fmt}"
+
+
+def test_absurd_amounts_and_quantities_are_refused_not_crashed_on(tmp_path: Path) -> None:
+    for absurd in ("1e30", "1E+999999999"):
+        with pytest.raises(FieldError, match="out of range"):
+            money(absurd, "m")
+    with pytest.raises(FieldError, match="out of range"):
+        quantity("1e12", "q")
+    path = tmp_path / "till.csv"
+    path.write_text(POS_HEADER + POS_ROW.replace("1299.00,", "1e30,"), encoding="utf-8")
+    (row,) = open_import("orders", "pos", path).rows()
+    assert row.error is not None and row.error.field == "实收"

@@ -82,6 +82,11 @@ class JsonLayout:
     parse: JsonParse
 
 
+def _unexpected(exc: Exception) -> FieldError:
+    """Anything else one row breaks (a domain object's check, an odd JSON shape) rejects only that row."""
+    return FieldError("(row)", None, f"unusable value: {exc}")
+
+
 class ImportReader:
     """An open channel file; ``rows()`` reads it lazily, so any size works."""
 
@@ -187,8 +192,8 @@ class CsvImportReader(ImportReader):
         except FieldError as problem:
             yield from self._reject_group(group, problem)
             return
-        except ValueError as exc:  # a domain object refused the values (e.g. an over-long id)
-            yield from self._reject_group(group, FieldError("(row)", None, str(exc)))
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            yield from self._reject_group(group, _unexpected(exc))
             return
         first, *rest = group
         yield RowResult(first.line, events, None, first.raw)
@@ -246,7 +251,7 @@ class JsonLinesImportReader(ImportReader):
             except FieldError as problem:
                 yield self._reject(line, text, problem)
                 continue
-            except ValueError as exc:  # a domain object refused the values (e.g. an over-long id)
-                yield self._reject(line, text, FieldError("(line)", None, str(exc)))
+            except (ValueError, TypeError, ArithmeticError) as exc:
+                yield self._reject(line, text, _unexpected(exc))
                 continue
             yield RowResult(line, events, None, text)

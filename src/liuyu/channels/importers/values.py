@@ -35,6 +35,11 @@ _LOCAL_FORMATS = (
 )
 
 
+#: Sanity limits: larger figures are mangled cells, not sales.
+MAX_MONEY = Decimal("1000000000000")
+MAX_QUANTITY = 1_000_000_000
+
+
 class FieldError(Exception):
     """One field of one row is unusable; the reader adds file and line."""
 
@@ -85,9 +90,14 @@ def money(value: object, field: str, *, unit: str = "yuan") -> Decimal | None:
     if isinstance(value, bool):
         raise FieldError(field, value, "not an amount of money")
     try:
-        return parse_money(value, unit=unit)
+        amount = parse_money(value, unit=unit)
     except ValueError as exc:
         raise FieldError(field, value, str(exc)) from exc
+    except ArithmeticError as exc:  # parse_money's quantize overflows on absurd amounts
+        raise FieldError(field, value, "amount of money out of range") from exc
+    if amount is None or amount > MAX_MONEY:
+        raise FieldError(field, value, "amount of money out of range")
+    return amount.copy_abs() if amount == 0 else amount  # no "-0.00"
 
 
 def quantity(value: object, field: str, *, default: int | None = 1) -> int:
@@ -103,6 +113,8 @@ def quantity(value: object, field: str, *, default: int | None = 1) -> int:
         raise FieldError(field, value, "not a whole number") from exc
     if not number.is_finite() or number != number.to_integral_value() or number < 0:
         raise FieldError(field, value, "not a whole, non-negative number")
+    if number > MAX_QUANTITY:
+        raise FieldError(field, value, "quantity out of range")
     return int(number)
 
 

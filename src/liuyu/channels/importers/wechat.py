@@ -134,7 +134,7 @@ def parse_contact(item: Mapping[str, Any]) -> tuple[Event, ...]:
     traits = present(
         {
             "name": contact.get("name"),
-            "gender": GENDERS.get(contact.get("gender") or 0),
+            "gender": GENDERS.get(gender) if isinstance(gender := contact.get("gender"), int) else None,
             "corp_name": contact.get("corp_name"),
         }
     )
