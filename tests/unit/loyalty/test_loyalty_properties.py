@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from loyalty_helpers import T0, days, make_program, paid
+from loyalty_helpers import T0, days, make_program, paid, program_data
 
 from liuyu.domain.errors import Conflict
 from liuyu.domain.loyalty.facts import (
@@ -49,7 +49,9 @@ STEP = st.one_of(
     st.tuples(st.just("merge"), CUSTOMERS, CUSTOMERS),
     st.tuples(st.just("unmerge"), CUSTOMERS),
 )
-SCENARIO = st.tuples(st.lists(st.tuples(STEP, st.integers(0, 120)), min_size=5, max_size=60), st.booleans())
+SCENARIO = st.tuples(
+    st.lists(st.tuples(STEP, st.integers(0, 120)), min_size=5, max_size=60), st.booleans(), st.sampled_from([0, 7])
+)
 
 
 def build_facts(steps: list[tuple[tuple, int]], book: LoyaltyBook) -> Iterator[Fact]:
@@ -111,8 +113,11 @@ def all_entries(book: LoyaltyBook) -> dict[tuple[str, int], object]:
 
 
 def assert_ledger_holds(book: LoyaltyBook, allow_negative: bool) -> None:
-    for account in book.accounts.values():
+    for primary, account in book.accounts.items():
         assert check(account) == []
+        assert all(book.owner[c] == primary for c in account.customer_ids)
+        assert {e.customer_id for e in account.entries} <= account.customer_ids
+        assert {lot.customer_id for lot in account.lots.values()} <= account.customer_ids
         totals = balances(account.entries)
         earned, reversed_ = -totals["issued"], totals["reversed"]
         held = totals["expired"] + totals["redeemed"] + totals["available"] + totals["pending"] + totals["debt"]
@@ -127,10 +132,13 @@ def assert_ledger_holds(book: LoyaltyBook, allow_negative: bool) -> None:
 @settings(max_examples=150, deadline=None)
 @given(SCENARIO)
 def test_any_sequence_of_facts_keeps_balances_equal_to_the_ledger_and_replays_to_the_same_digest(
-    scenario: tuple[list[tuple[tuple, int]], bool],
+    scenario: tuple[list[tuple[tuple, int]], bool, int],
 ) -> None:
-    steps, allow_negative = scenario
-    program = make_program(allow_negative_balance=allow_negative)
+    steps, allow_negative, window = scenario
+    rules = program_data()["rules"] + [
+        {"id": "base", "kind": "base_rate", "points_per_yuan": 2, "effective_from": "2027-01-01T00:00:00+08:00"}
+    ]
+    program = make_program(allow_negative_balance=allow_negative, return_window_days=window, rules=rules)
     book = LoyaltyBook(program)
     seen = all_entries(book)
     log: list[Fact] = []  # a rejected command never reaches the log

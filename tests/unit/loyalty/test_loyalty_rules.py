@@ -10,13 +10,15 @@ from loyalty_helpers import T0, make_program, paid, program_data
 from liuyu.domain.loyalty.facts import Enroll, OrderPaid, order_paid_from
 from liuyu.domain.loyalty.program import load_program
 from liuyu.domain.loyalty.replay import LoyaltyBook
-from liuyu.domain.loyalty.rules import PaidLine, bonus, earn_for_order
+from liuyu.domain.loyalty.rules import Earning, PaidLine, bonus, earn_for_order
 from liuyu.domain.orders import Order, OrderLine
 
 DOUBLE11 = datetime(2026, 11, 11, 4, 0, tzinfo=UTC)
 
 
-def earn(lines: tuple[PaidLine, ...], *, channel: str = "app", at: datetime = T0, tier: str = "MEMBER", first=False):
+def earn(
+    lines: tuple[PaidLine, ...], *, channel: str = "app", at: datetime = T0, tier: str = "MEMBER", first: bool = False
+) -> Earning:
     return earn_for_order(make_program(), channel=channel, paid_at=at, lines=lines, tier_code=tier, first_order=first)
 
 
