@@ -221,6 +221,7 @@ def test_the_member_center_can_plug_in_a_tier_field(shop: Engine) -> None:
         'city = "上海" and not (days_since_last_order > 100 or tag("VIP"))',
         'bought_category("坚果", "茶") and total_spent < 600',
         "not days_since_last_order <= 90",
+        'channel("tmall", "jd") and not bought_sku("NUT-1") or preferred_channel = "wechat"',
     ],
 )
 def test_explain_agrees_with_the_database_for_every_customer(shop: Engine, expression: str) -> None:

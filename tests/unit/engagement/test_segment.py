@@ -160,3 +160,13 @@ def test_numbers_compare_as_numbers_and_text_as_text() -> None:
     assert matches(parse("total_spent >= 99.5"), {"total_spent": Decimal("99.50")})
     assert not matches(parse("total_spent >= 99.5"), {"total_spent": 99})
     assert matches(parse('city in ("上海", "北京")'), {"city": "北京"})
+
+
+def test_every_field_an_operator_can_use_is_documented_in_docs_segments() -> None:
+    from pathlib import Path
+
+    from liuyu.storage.segments import FIELDS
+
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "segments.md").read_text(encoding="utf-8")
+    missing = [name for name in [*FIELDS.values, *FIELDS.predicates] if f"`{name}" not in docs]
+    assert missing == []
