@@ -48,3 +48,26 @@ def test_a_holdout_that_ends_before_the_calibration_is_refused(tmp_path: Path) -
     result = CliRunner().invoke(app, ["eval", "clv", str(calibration), str(calibration)], env={"COLUMNS": "300"})
     assert result.exit_code != 0
     assert "not after the calibration end" in result.output
+
+
+def test_the_reader_skips_the_header_and_reads_both_layouts(tmp_path: Path) -> None:
+    from datetime import date
+
+    from liuyu.cli.eval_clv import read_cdnow
+
+    four = tmp_path / "four.txt"
+    four.write_text(" customer_id  date number_of_cds  dollar_value\n A01 19970101  1   11.77\n\n")
+    five = tmp_path / "five.txt"
+    five.write_text(" 00004 0001 19970118  2   29.73\n")
+    assert list(read_cdnow(four)) == [("A01", date(1997, 1, 1), 11.77)]
+    assert list(read_cdnow(five)) == [("00004", date(1997, 1, 18), 29.73)]
+
+
+def test_a_bad_line_is_reported_with_its_file_and_line_number(tmp_path: Path) -> None:
+    from liuyu.cli.eval_clv import read_cdnow
+    from liuyu.domain.errors import InvalidInput
+
+    bad = tmp_path / "bad.txt"
+    bad.write_text(" 00001 19970101  1   11.77\n 00002 1997-01-02  1   12.00\n")
+    with pytest.raises(InvalidInput, match=r"bad\.txt:2"):
+        list(read_cdnow(bad))

@@ -101,3 +101,17 @@ def test_several_orders_on_one_day_are_one_purchase_and_repeat_spend_excludes_th
     assert summary.recency[1] == pytest.approx(2.0)
     assert summary.age[1] == pytest.approx(4.0)
     assert summary.mean_spend[1] == pytest.approx(30.0)
+
+
+def test_expected_revenue_ranks_a_regular_big_spender_above_a_lapsed_small_one() -> None:
+    from liuyu.analytics.clv import GammaGamma, PurchaseSummary, expected_revenue
+
+    summary = PurchaseSummary(
+        ("REGULAR", "LAPSED"),
+        frequency=np.array([10.0, 1.0]),
+        recency=np.array([38.0, 2.0]),
+        age=np.array([39.0, 39.0]),
+        mean_spend=np.array([80.0, 20.0]),
+    )
+    value = expected_revenue(TRUE, GammaGamma(p=6.0, q=4.0, v=15.0), 52.0, summary)
+    assert value[0] > 10 * value[1] > 0

@@ -277,3 +277,9 @@ class PurchaseForecaster:
     def chance_of_purchase(self, horizon: float, frequency: ArrayLike, recency: ArrayLike, age: ArrayLike) -> Array:
         """P(at least one purchase within ``horizon``): the number journeys and segments act on."""
         return 1.0 - self.model.purchase_distribution(horizon, frequency, recency, age, most=1)[:, 0]
+
+
+def expected_revenue(purchases: BgNbd, spend: GammaGamma, horizon: float, summary: PurchaseSummary) -> Array:
+    """Customer value over ``horizon``: expected purchases times expected spend per purchase (undiscounted)."""
+    count = purchases.expected_purchases(horizon, summary.frequency, summary.recency, summary.age)
+    return count * spend.expected_spend(summary.frequency, summary.mean_spend)

@@ -19,10 +19,14 @@ from liuyu.domain.errors import InvalidInput
 def read_cdnow(path: Path) -> Iterator[tuple[str, date, float]]:
     """Yield (customer, day, amount) from a CDNOW file (4 columns, or the 5-column sample format)."""
     with path.open(encoding="utf-8") as lines:
+        seen_data = False
         for number, line in enumerate(lines, start=1):
             fields = line.split()
-            if not fields or not fields[0].isdigit():
-                continue  # blank lines and the header
+            if not fields:
+                continue
+            if not seen_data and not any(f.isdigit() for f in fields):
+                continue  # the header line
+            seen_data = True
             if len(fields) == 4:
                 customer, day, _, amount = fields
             elif len(fields) == 5:
