@@ -106,3 +106,12 @@ def test_a_mapping_that_is_not_yaml_is_refused(tmp_path: Path) -> None:
     path = write_mapping(tmp_path, "external_id: [unclosed\n")
     with pytest.raises(InvalidInput, match="YAML"):
         open_import("events", "generic", DATA / "store_legacy.csv", mapping=path)
+
+
+def test_an_external_id_longer_than_the_log_allows_is_rejected_naming_the_column(tmp_path: Path) -> None:
+    mapping = write_mapping(tmp_path, "external_id: id\ntype: const:login\noccurred_at: ts\ntime_format: unix\n")
+    path = tmp_path / "logins.csv"
+    path.write_text(f"id,ts\n{'x' * 201},1717200000\nok-1,1717200000\n", encoding="utf-8")
+    rows = list(open_import("events", "generic", path, mapping=mapping).rows())
+    assert rows[0].error is not None and rows[0].error.field == "id"
+    assert rows[1].events[0].external_id == "ok-1"

@@ -193,3 +193,15 @@ def test_a_negative_till_amount_is_rejected() -> None:
     rows = read("orders", "pos", "pos_receipts.csv")
     assert rows[-1].error is not None
     assert rows[-1].error.field == "实收"
+
+
+def test_a_completed_cash_on_delivery_jd_order_counts_as_paid_without_a_paid_event(tmp_path: Path) -> None:
+    path = tmp_path / "jd.csv"
+    path.write_text(
+        "订单号,商品名称,订购数量,京东价,下单时间,应付金额,订单状态,支付方式,付款确认时间\n"
+        "285309999999,黑武士-手柄,1,299.00,2024-03-10 20:01:02,299.00,完成,货到付款,0001-01-01 00:00:00\n",
+        encoding="utf-8",
+    )
+    (row,) = open_import("orders", "jd", path).rows()
+    assert [e.type for e in row.events] == ["order_placed", "order_completed"]
+    assert row.events[0].order is not None and row.events[0].order.net == Decimal("299.00")

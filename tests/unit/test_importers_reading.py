@@ -165,3 +165,22 @@ def test_absurd_amounts_and_quantities_are_refused_not_crashed_on(tmp_path: Path
     path.write_text(POS_HEADER + POS_ROW.replace("1299.00,", "1e30,"), encoding="utf-8")
     (row,) = open_import("orders", "pos", path).rows()
     assert row.error is not None and row.error.field == "实收"
+
+
+def test_a_tab_separated_export_saved_as_csv_is_read_too(tmp_path: Path) -> None:
+    path = tmp_path / "till.csv"
+    tsv = (
+        POS_HEADER.replace(",", "\t")
+        + "上海静安店\tR0001\t13812345678\tVIP0001\tSKU1\t手柄\t1\t299.00\t299.00\t2024-05-01 14:03:00\t王小明\n"
+    )
+    path.write_text(tsv, encoding="utf-8")
+    (row,) = open_import("orders", "pos", path).rows()
+    assert row.error is None
+    assert row.events[0].order is not None and row.events[0].order.paid == Decimal("299.00")
+
+
+def test_an_excel_workbook_is_refused_with_a_hint_to_save_as_csv(tmp_path: Path) -> None:
+    path = tmp_path / "orders.xlsx"
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    with pytest.raises(InvalidInput, match="save it as CSV"):
+        open_import("orders", "tmall", path)

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from liuyu.channels.importers.lifecycle import order_events
+from liuyu.channels.importers.lifecycle import order_events, settled
 from liuyu.channels.importers.reading import CsvLayout, CsvRow, JsonLayout, at_line
 from liuyu.channels.importers.values import (
     FieldError,
@@ -102,7 +102,7 @@ def parse_export(rows: Sequence[CsvRow]) -> tuple[Event, ...]:
     paid_at = local_time(first.get("支付完成时间"), "支付完成时间")
     parsed = [_export_line(row) for row in rows]
     total = sum((amount for _, amount, _ in parsed), ZERO)
-    paid = total if paid_at else None
+    paid = settled(total, paid_at, status)
     refunded = sum((amount for _, amount, back in parsed if back), ZERO) if paid is not None else ZERO
     if status == "cancelled" and refunded > 0:
         status = "refunded"
@@ -228,7 +228,7 @@ def parse_order(item: Mapping[str, Any]) -> tuple[Event, ...]:
     parsed = [_sku_line(sku, index) for index, sku in enumerate(skus)]
     paid_at = unix_time(shop_order.get("pay_time"), "pay_time")
     pay_amount = money(shop_order.get("pay_amount"), "pay_amount", unit="fen") or ZERO
-    paid = pay_amount if paid_at else None
+    paid = settled(pay_amount, paid_at, status)
     refunded = sum((amount for _, amount, back in parsed if back), ZERO) if paid is not None else ZERO
     if main in DOUDIAN_REFUNDED and paid is not None:
         status = "refunded"

@@ -34,7 +34,7 @@ from liuyu.channels.importers.values import (
 )
 from liuyu.domain.customers.identifiers import KINDS
 from liuyu.domain.errors import InvalidInput
-from liuyu.domain.eventlog import CHANNELS, EVENT_TYPES, ORDER_EVENT_TYPES, Event
+from liuyu.domain.eventlog import CHANNELS, EVENT_TYPES, MAX_EXTERNAL_ID, ORDER_EVENT_TYPES, Event
 from liuyu.domain.orders import ORDER_STATUSES, STATUS_OF_EVENT, ZERO, Order, OrderLine
 
 CONST = "const:"
@@ -196,6 +196,8 @@ class GenericParser:
     def event(self, get: Getter) -> Event:
         m = self.mapping
         external_id = order_number(get(m.external_id), m.external_id)
+        if len(external_id) > MAX_EXTERNAL_ID:
+            raise FieldError(m.external_id, external_id, f"external id longer than {MAX_EXTERNAL_ID} characters")
         raw_type = str(required(get(m.type), m.type))
         event_type = raw_type if raw_type in EVENT_TYPES else "custom"
         occurred_at = self._time(required(get(m.occurred_at), m.occurred_at), m.occurred_at)

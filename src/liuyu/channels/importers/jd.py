@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from liuyu.channels.importers.lifecycle import order_events
+from liuyu.channels.importers.lifecycle import order_events, settled
 from liuyu.channels.importers.reading import CsvLayout, CsvRow, JsonLayout, at_line
 from liuyu.channels.importers.values import (
     FieldError,
@@ -95,7 +95,7 @@ def parse_export(rows: Sequence[CsvRow]) -> tuple[Event, ...]:
     ended_at = local_time(first.get("订单完成时间"), "订单完成时间")
     due = money(first.get("应付金额"), "应付金额") or ZERO
     total = due + (money(first.get("余额支付"), "余额支付") or ZERO)
-    paid = total if paid_at else None
+    paid = settled(total, paid_at, status)
     order = Order(
         platform=SOURCE,
         order_id=order_id,
@@ -191,7 +191,7 @@ def parse_order(item: Mapping[str, Any]) -> tuple[Event, ...]:
     total = (money(info.get("orderPayment"), "orderPayment") or ZERO) + (
         money(info.get("balanceUsed"), "balanceUsed") or ZERO
     )
-    paid = total if paid_at else None
+    paid = settled(total, paid_at, status)
     items = info.get("itemInfoList") or []
     if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
         raise FieldError("itemInfoList", str(items)[:80], "expected a list of items")

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from liuyu.domain.customers.identifiers import Identifier
 from liuyu.domain.eventlog import Event
 from liuyu.domain.orders import Order, to_fen
+
+
+def settled(amount: Decimal | None, paid_at: datetime | None, status: str) -> Decimal | None:
+    """What the buyer paid: the amount once a pay time exists, or once an order without one
+    completed (cash on delivery)."""
+    return amount if paid_at is not None or status == "completed" else None
 
 
 def _latest(*times: datetime | None) -> datetime | None:

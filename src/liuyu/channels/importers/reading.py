@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from liuyu.channels.importers.textfile import csv_records, inspect_file, text_lines
+from liuyu.channels.importers.textfile import csv_records, inspect_file, sniff_delimiter, text_lines
 from liuyu.channels.importers.values import FieldError, clean_cell, is_empty
 from liuyu.domain.errors import InvalidInput
 from liuyu.domain.eventlog import Event
@@ -128,6 +128,7 @@ class CsvImportReader(ImportReader):
     def __init__(self, layout: CsvLayout, path: Path, *, source: str | None = None) -> None:
         super().__init__(layout.kind, layout.fmt, path, source or layout.source)
         self.layout = layout
+        self.delimiter = sniff_delimiter(path, self.encoding)
         self.header = self._read_header()
         missing = [name for name in layout.required if name not in self.header]
         if missing:
@@ -139,7 +140,7 @@ class CsvImportReader(ImportReader):
             )
 
     def _read_header(self) -> list[str]:
-        for _line, _raw, cells in csv_records(self.path, self.encoding):
+        for _line, _raw, cells in csv_records(self.path, self.encoding, self.delimiter):
             if any(cell.strip() for cell in cells):
                 return _header_names(cells, self.layout.aliases)
         raise InvalidInput("the file is empty: no header row", where=str(self.path))
@@ -165,7 +166,7 @@ class CsvImportReader(ImportReader):
         yield from self._flush(group)
 
     def _data_rows(self) -> Iterator[CsvRow | RowResult]:
-        records = csv_records(self.path, self.encoding)
+        records = csv_records(self.path, self.encoding, self.delimiter)
         width = len(self.header)
         for _header in records:
             if any(cell.strip() for cell in _header[2]):

@@ -55,6 +55,8 @@ def inspect_file(path: Path) -> FileShape:
         raise InvalidInput(f"cannot read the file: {exc.strerror or exc}", where=str(path)) from exc
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise InvalidInput("UTF-16 files are not supported; save as UTF-8 or GB18030", where=str(path))
+    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise InvalidInput("this is an Excel workbook, not text; save it as CSV (UTF-8) first", where=str(path))
     candidates = ("utf-8-sig",) if head.startswith(codecs.BOM_UTF8) else ("utf-8", "gb18030")
     for encoding in candidates:
         lines = _decodes_as(path, encoding)
@@ -87,11 +89,20 @@ class _LineTap:
         return first, raw
 
 
-def csv_records(path: Path, encoding: str) -> Iterator[tuple[int, str, list[str]]]:
+def sniff_delimiter(path: Path, encoding: str) -> str:
+    """Tab when the first non-blank line has tabs and no commas (some back-ends export TSV as .csv)."""
+    with path.open("r", encoding=encoding, newline="") as handle:
+        for line in handle:
+            if line.strip():
+                return "\t" if "\t" in line and "," not in line else ","
+    return ","
+
+
+def csv_records(path: Path, encoding: str, delimiter: str = ",") -> Iterator[tuple[int, str, list[str]]]:
     """(first physical line, raw text, cells) per CSV record; quoted newlines keep their record whole."""
     with path.open("r", encoding=encoding, newline="") as handle:
         tap = _LineTap(iter(handle))
-        for cells in csv.reader(tap):
+        for cells in csv.reader(tap, delimiter=delimiter):
             line, raw = tap.take()
             yield line, raw, cells
 

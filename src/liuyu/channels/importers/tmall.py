@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from liuyu.channels.importers.lifecycle import order_events
+from liuyu.channels.importers.lifecycle import order_events, settled
 from liuyu.channels.importers.reading import CsvLayout, CsvRow, JsonLayout
 from liuyu.channels.importers.values import (
     FieldError,
@@ -89,10 +89,11 @@ def parse_report(rows: Sequence[CsvRow]) -> tuple[Event, ...]:
     shipped_at = local_time(row.get("发货时间"), "发货时间")
     completed_at = local_time(row.get("确认收货时间"), "确认收货时间")
     total = money(row.get("总金额"), "总金额") or ZERO
-    paid = money(row.get("买家实际支付金额"), "买家实际支付金额") if paid_at else None
-    refunded = money(row.get("退款金额"), "退款金额") or ZERO
     raw_status = row.get("订单状态")
-    status = _closed(_report_status(raw_status), paid, refunded)
+    reported = _report_status(raw_status)
+    paid = settled(money(row.get("买家实际支付金额"), "买家实际支付金额"), paid_at, reported)
+    refunded = money(row.get("退款金额"), "退款金额") or ZERO
+    status = _closed(reported, paid, refunded)
     goods = money(row.get("买家应付货款"), "买家应付货款")
     line = OrderLine(
         title=row.get("宝贝标题") or "(untitled)",
@@ -217,7 +218,7 @@ def parse_trade(item: Mapping[str, Any]) -> tuple[Event, ...]:
     paid_at = local_time(trade.get("pay_time"), "pay_time")
     subs = _sub_orders(trade)
     payment = money(trade.get("payment"), "payment") or ZERO
-    paid = payment if paid_at else None
+    paid = settled(payment, paid_at, status)
     refunded = _top_refunded(trade, subs)
     if status == "closed" and paid is not None and refunded == 0:
         refunded = payment  # 付款以后用户退款成功，交易自动关闭

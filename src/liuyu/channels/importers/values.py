@@ -22,6 +22,8 @@ SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 #: Values exports write for "nothing here".
 EMPTY = frozenset({"", "-", "--", "null", "NULL", "None", "none", "N/A", "无", "0001-01-01 00:00:00"})
 
+_PLAIN_YUAN = re.compile(r"\d{1,12}(?:\.\d{1,2})?")
+_CENT = Decimal("0.01")
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
 _LOCAL_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -89,6 +91,8 @@ def money(value: object, field: str, *, unit: str = "yuan") -> Decimal | None:
         return None
     if isinstance(value, bool):
         raise FieldError(field, value, "not an amount of money")
+    if unit == "yuan" and isinstance(value, str) and _PLAIN_YUAN.fullmatch(value):
+        return Decimal(value).quantize(_CENT)  # the common "1299.00", without parse_money's clean-up
     try:
         amount = parse_money(value, unit=unit)
     except ValueError as exc:
