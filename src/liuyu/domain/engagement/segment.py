@@ -285,7 +285,13 @@ def _literal_text(value: Value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return "'" + value + "'" if '"' in value else '"' + value + '"'
+        for opening, closing in _CLOSING_QUOTE.items():
+            if closing not in value:
+                return opening + value + closing
+        raise ValueError(f"text {value!r} holds every kind of closing quote and cannot be written")
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        return text if "." in text else text + ".0"
     return str(value)
 
 
@@ -381,8 +387,8 @@ def from_json(data: Mapping[str, Any], where: str = "$") -> Node:
 
 
 def _json_name(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value.isidentifier():
-        raise InvalidInput("a name is letters, digits and underscores", where=where, value=value)
+    if not isinstance(value, str) or not value.isidentifier() or value.lower() in KEYWORDS:
+        raise InvalidInput("a name is letters, digits and underscores, and not a keyword", where=where, value=value)
     return value
 
 
