@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -93,3 +93,31 @@ def test_given_a_campaign_window_when_asked_then_it_is_in_force_only_inside_it()
     after = datetime(2026, 11, 11, 16, 0, tzinfo=UTC)
     assert "double11" in {r.id for r in program.rules_in_force(inside)}
     assert "double11" not in {r.id for r in program.rules_in_force(after)}
+
+
+def test_given_overlapping_versions_and_windows_when_asked_at_any_time_then_the_definition_holds() -> None:
+    data = program_data()
+    data["rules"] += [
+        {"id": "base", "kind": "base_rate", "points_per_yuan": 2, "effective_from": "2026-11-11T12:00:00+08:00"},
+        {"id": "base", "kind": "base_rate", "points_per_yuan": 3, "effective_from": "2026-11-12T00:00:00+08:00"},
+        {
+            "id": "night",
+            "kind": "campaign",
+            "multiplier": 3,
+            "effective_from": "2026-11-11T20:00:00+08:00",
+            "effective_until": "2026-11-12T02:00:00+08:00",
+        },
+    ]
+    program = load_program(data)
+
+    def by_definition(at: datetime) -> set[tuple[str, datetime]]:
+        started = [r for r in program.rules if r.effective_from <= at]
+        newest = {r.id: r for r in sorted(started, key=lambda r: r.effective_from)}
+        return {
+            (r.id, r.effective_from) for r in newest.values() if r.effective_until is None or at < r.effective_until
+        }
+
+    start = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
+    for minute in range(0, 3 * 24 * 60, 30):
+        at = start + timedelta(minutes=minute)
+        assert {(r.id, r.effective_from) for r in program.rules_in_force(at)} == by_definition(at), at

@@ -289,6 +289,8 @@ class MemberAccount:
 
     def upgrade_tier(self, at: datetime) -> None:
         """Upgrades apply at once, after any fact that adds qualifying activity."""
+        if self.tier.code == self.program.tiers[-1].code:
+            return  # nothing to upgrade to; spares the window sum in bulk posting
         value = tiers.qualifying_value(self.activities(), self.program, at)
         tiers.evaluate(self.tier, self.program, value, at, review=False)
 
