@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from liuyu.domain.errors import Conflict, InvalidInput
@@ -273,7 +273,7 @@ class MemberAccount:
         """Expire every lot whose time has come; running it again at the same time posts nothing."""
         posted = []
         for lot in due(list(self.lots.values()), at):
-            key = f"expire:{lot.lot_id}@{at.isoformat()}"
+            key = f"expire:{lot.lot_id}@{at.astimezone(UTC).isoformat()}"
             posted.append(self._post(key, "expire", lot.spendable, "available", "expired", at, lot))
             self.seen[key] = lot.customer_id
             lot.expired += lot.spendable
