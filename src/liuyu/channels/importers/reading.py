@@ -114,6 +114,13 @@ class ImportReader:
         return RowResult(line, (), error, raw)
 
 
+_QUIRKS = ("=", "\ufeff")
+
+
+def _blank(cells: list[str]) -> bool:
+    return not "".join(cells).strip()
+
+
 def _header_names(cells: list[str], aliases: Mapping[str, str]) -> list[str]:
     names = []
     for cell in cells:
@@ -167,21 +174,25 @@ class CsvImportReader(ImportReader):
 
     def _data_rows(self) -> Iterator[CsvRow | RowResult]:
         records = csv_records(self.path, self.encoding, self.delimiter)
-        width = len(self.header)
-        for _header in records:
-            if any(cell.strip() for cell in _header[2]):
-                break
+        header = self.header
+        width = len(header)
+        for _line, _raw, cells in records:
+            if _blank(cells):
+                continue
+            break  # the header, read already
         for line, raw, cells in records:
-            if not any(cell.strip() for cell in cells):
+            if _blank(cells):
                 continue  # blank lines and Excel's trailing ",,,," rows carry nothing
-            extra = [cell for cell in cells[width:] if cell.strip()]
-            if extra:
+            if len(cells) > width and not _blank(cells[width:]):
                 problem = FieldError("(row)", raw, f"row has {len(cells)} fields but the header has {width}")
                 yield self._reject(line, raw, problem)
                 continue
-            values = {name: clean_cell(cell) for name, cell in zip(self.header, cells, strict=False)}
-            for name in self.header[len(cells) :]:
-                values.setdefault(name, "")
+            trimmed: Iterator[str] = map(str.strip, cells)  # most cells need no more than this, done in C
+            if '="' in raw or "\ufeff" in raw:
+                trimmed = (clean_cell(cell) if cell[:1] in _QUIRKS else cell for cell in trimmed)
+            values = dict(zip(header, trimmed, strict=False))
+            if len(cells) < width:
+                values.update(dict.fromkeys(header[len(cells) :], ""))
             yield CsvRow(line, raw, values)
 
     def _flush(self, group: list[CsvRow]) -> Iterator[RowResult]:
