@@ -243,3 +243,18 @@ def test_the_compiled_query_carries_values_as_parameters_not_sql_text(shop: Engi
     with shop.connect() as conn:
         assert list(conn.execute(query)) == []
         assert conn.execute(select(t.customers.c.id)).first() is not None
+
+
+def test_explain_customer_says_which_clause_keeps_the_complainer_out(shop: Engine) -> None:
+    from liuyu.storage.segments import explain_customer
+
+    why = explain_customer(shop, WS, BOB, parse('bought_category("坚果") and not tag("已投诉")'), NOW)
+    assert why.result is False
+    assert [(p.text, p.result) for p in why.parts] == [('bought_category("坚果")', True), ('not tag("已投诉")', False)]
+
+
+def test_member_ids_walks_every_member_in_batches(shop: Engine) -> None:
+    from liuyu.storage.segments import member_ids
+
+    batches = list(member_ids(shop, WS, parse("order_count >= 0"), NOW, batch=3))
+    assert batches == [[ALICE, BOB, CAROL], [ERIN]]

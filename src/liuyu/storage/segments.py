@@ -12,7 +12,7 @@ no value; ``days_since_…`` counts whole days; money is typed in yuan and store
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -38,7 +38,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import Boolean
 
-from liuyu.domain.engagement.segment import And, Call, Compare, InList, Node, Not, Or, Value, walk
+from liuyu.domain.engagement.segment import And, Call, Compare, InList, Node, Not, Or, Value, explain, walk
+from liuyu.domain.engagement.segment import Clause as Explanation
 from liuyu.domain.errors import InvalidInput
 from liuyu.domain.orders import from_fen
 from liuyu.storage import tables as t
@@ -349,6 +350,29 @@ def values_for_explain(
             raw = conn.execute(base.add_columns(spec.column(scope))).scalar()
             values[test.field] = _shown(spec.kind, raw, scope.now)
     return values
+
+
+def explain_customer(
+    engine: Engine, workspace_id: int, customer_id: int, tree: Node, now: datetime | None = None
+) -> Explanation:
+    """Why this customer is in (or out of) the segment: every clause with its value and verdict."""
+    moment = now or datetime.now(UTC)
+    return explain(tree, values_for_explain(engine, workspace_id, customer_id, tree, moment))
+
+
+def member_ids(
+    engine: Engine, workspace_id: int, tree: Node, now: datetime | None = None, batch: int = 10_000
+) -> Iterator[list[int]]:
+    """All member ids in id order, a batch at a time (for export and for refreshing memberships)."""
+    query = compile_segment(tree, workspace_id, now)
+    after = 0
+    with engine.connect() as conn:
+        while True:
+            ids = list(conn.execute(query.where(c.c.id > after).order_by(c.c.id).limit(batch)).scalars())
+            if not ids:
+                return
+            yield ids
+            after = ids[-1]
 
 
 def _shown(kind: str, raw: object, now: datetime) -> object:
