@@ -184,3 +184,15 @@ def test_an_excel_workbook_is_refused_with_a_hint_to_save_as_csv(tmp_path: Path)
     path.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
     with pytest.raises(InvalidInput, match="save it as CSV"):
         open_import("orders", "tmall", path)
+
+
+def test_a_broken_row_inside_a_receipt_rejects_the_whole_receipt_not_half_of_it(tmp_path: Path) -> None:
+    path = tmp_path / "till.csv"
+    good = "上海静安店,R0009,,,SKU1,手柄,1,299.00,299.00,2024-05-01 14:03:00,王小明\n"
+    broken = "上海静安店,R0009,,,SKU2,保护套,1,25.00,25.00,2024-05-01 14:03:00,王小明,多余\n"
+    path.write_text(POS_HEADER + good + broken + good, encoding="utf-8")
+    rows = list(open_import("orders", "pos", path).rows())
+    assert [row.line for row in rows] == [2, 3, 4]
+    assert all(row.events == () and row.error is not None for row in rows)
+    assert "header" in rows[1].error.reason
+    assert "line 3" in rows[0].error.reason

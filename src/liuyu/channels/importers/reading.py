@@ -35,11 +35,16 @@ class RowResult:
 
 @dataclass(frozen=True)
 class CsvRow:
-    """One CSV record, cells cleaned and keyed by the layout's column names."""
+    """One CSV record, cells cleaned and keyed by the layout's column names.
+
+    ``problem`` marks a record that is broken as a whole (too many fields); it still takes part
+    in grouping, so its order is rejected with it.
+    """
 
     line: int
     raw: str
     cells: Mapping[str, str]
+    problem: FieldError | None = None
 
     def get(self, column: str) -> str:
         return self.cells.get(column, "")
@@ -148,7 +153,7 @@ class CsvImportReader(ImportReader):
 
     def _read_header(self) -> list[str]:
         for _line, _raw, cells in csv_records(self.path, self.encoding, self.delimiter):
-            if any(cell.strip() for cell in cells):
+            if not _blank(cells):
                 return _header_names(cells, self.layout.aliases)
         raise InvalidInput("the file is empty: no header row", where=str(self.path))
 
@@ -158,11 +163,6 @@ class CsvImportReader(ImportReader):
     def rows(self) -> Iterator[RowResult]:
         group: list[CsvRow] = []
         for row in self._data_rows():
-            if isinstance(row, RowResult):
-                yield from self._flush(group)
-                group = []
-                yield row
-                continue
             same_order = (
                 self.layout.group_by and group and self.layout.group_key(row) == self.layout.group_key(group[0])
             )
@@ -172,7 +172,7 @@ class CsvImportReader(ImportReader):
             group.append(row)
         yield from self._flush(group)
 
-    def _data_rows(self) -> Iterator[CsvRow | RowResult]:
+    def _data_rows(self) -> Iterator[CsvRow]:
         records = csv_records(self.path, self.encoding, self.delimiter)
         header = self.header
         width = len(header)
@@ -183,21 +183,25 @@ class CsvImportReader(ImportReader):
         for line, raw, cells in records:
             if _blank(cells):
                 continue  # blank lines and Excel's trailing ",,,," rows carry nothing
+            problem = None
             if len(cells) > width and not _blank(cells[width:]):
-                problem = FieldError("(row)", raw, f"row has {len(cells)} fields but the header has {width}")
-                yield self._reject(line, raw, problem)
-                continue
+                reason = f"row has {len(cells)} fields but the header has {width}"
+                problem = FieldError("(row)", raw, reason, line=line)
             trimmed: Iterator[str] = map(str.strip, cells)  # most cells need no more than this, done in C
             if '="' in raw or "\ufeff" in raw:
                 trimmed = (clean_cell(cell) if cell[:1] in _QUIRKS else cell for cell in trimmed)
             values = dict(zip(header, trimmed, strict=False))
             if len(cells) < width:
                 values.update(dict.fromkeys(header[len(cells) :], ""))
-            yield CsvRow(line, raw, values)
+            yield CsvRow(line, raw, values, problem)
 
     def _flush(self, group: list[CsvRow]) -> Iterator[RowResult]:
         """Parse one order's rows; a bad row rejects the whole order, so no partial order is stored."""
         if not group:
+            return
+        broken = next((row.problem for row in group if row.problem is not None), None)
+        if broken is not None:
+            yield from self._reject_group(group, broken)
             return
         try:
             events = self.layout.parse(group)
