@@ -115,3 +115,12 @@ def test_an_external_id_longer_than_the_log_allows_is_rejected_naming_the_column
     rows = list(open_import("events", "generic", path, mapping=mapping).rows())
     assert rows[0].error is not None and rows[0].error.field == "id"
     assert rows[1].events[0].external_id == "ok-1"
+
+
+def test_an_order_event_named_in_a_column_without_an_order_section_names_the_type_column(tmp_path: Path) -> None:
+    mapping = write_mapping(tmp_path, "external_id: id\ntype: kind\noccurred_at: ts\n")
+    path = tmp_path / "mixed.csv"
+    path.write_text("id,kind,ts\nA1,login,2024-06-01 08:00:00\nA2,order_paid,2024-06-01 08:05:00\n", encoding="utf-8")
+    rows = list(open_import("events", "generic", path, mapping=mapping).rows())
+    assert rows[0].events[0].type == "login"
+    assert rows[1].error is not None and rows[1].error.field == "kind" and rows[1].error.value == "order_paid"

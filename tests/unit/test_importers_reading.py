@@ -196,3 +196,12 @@ def test_a_broken_row_inside_a_receipt_rejects_the_whole_receipt_not_half_of_it(
     assert all(row.events == () and row.error is not None for row in rows)
     assert "header" in rows[1].error.reason
     assert "line 3" in rows[0].error.reason
+
+
+def test_the_public_surface_is_what_the_import_service_calls() -> None:
+    import liuyu.channels.importers as importers
+
+    assert sorted(importers.__all__) == ["IMPORT_KINDS", "ImportReader", "RowResult", "open_import"]
+    reader = importers.open_import("orders", "pos", DATA / "pos_receipts.csv")
+    assert isinstance(reader, importers.ImportReader)
+    assert (reader.kind, reader.fmt, reader.path, reader.source) == ("orders", "pos", DATA / "pos_receipts.csv", "pos")

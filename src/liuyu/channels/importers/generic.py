@@ -200,6 +200,8 @@ class GenericParser:
             raise FieldError(m.external_id, external_id, f"external id longer than {MAX_EXTERNAL_ID} characters")
         raw_type = str(required(get(m.type), m.type))
         event_type = raw_type if raw_type in EVENT_TYPES else "custom"
+        if event_type in ORDER_EVENT_TYPES and m.order is None:
+            raise FieldError(m.type, raw_type, "order events need an 'order' section in the mapping")
         occurred_at = self._time(required(get(m.occurred_at), m.occurred_at), m.occurred_at)
         assert occurred_at is not None
         channel = str(required(get(m.channel), m.channel))
