@@ -32,6 +32,7 @@ T = TypeVar("T")
 _HOUR_WEIGHTS = (3, 1.5, 0.8, 0.4, 0.3, 0.4, 1, 2, 3, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 6, 8, 9, 8, 5)
 _HOUR_CUM = list(accumulate(_HOUR_WEIGHTS))
 _STORE_HOURS = tuple(range(10, 22))
+_SALE_DAYS = {(11, 11), (6, 18)}
 _REPEATABLE = ("床品", "枕头", "香薰", "零食", "毛巾", "游戏配件")
 _ORDERS_BY_SEGMENT = {"dormant": (1, 1), "occasional": (1, 3), "loyal": (4, 10)}
 _MULTI_QUANTITY = {"零食", "毛巾", "香薰"}
@@ -128,7 +129,7 @@ class Planner:
         rng = self.rng
         if store:
             hour = _pick(rng, _STORE_HOURS)
-        elif is_peak(self.dates[day]) and self.dates[day].day in (11, 18) and rng.random() < 0.3:
+        elif (self.dates[day].month, self.dates[day].day) in _SALE_DAYS and rng.random() < 0.3:
             hour = 0  # the midnight rush when the sale opens
         else:
             hour = bisect(_HOUR_CUM, rng.random() * _HOUR_CUM[-1])
@@ -142,36 +143,34 @@ class Planner:
 
     def _plan_person(self, p: Person) -> None:
         rng = self.rng
-        first = self._moment(p.first_day)
+        joined: dict[str, int] = {}  # the day each channel entered the person's life
         for channel in p.channels:
-            joined = first if channel == p.channels[0] else self._moment(self._day(p.first_day, p.last_day))
-            self._plan_joining(p, channel, joined)
+            day = p.first_day if channel == p.channels[0] else self._day(p.first_day, p.last_day)
+            joined[channel] = day
+            self._plan_joining(p, channel, day)
         buying = [c for c in p.channels if c != "wechat"]
         if not buying:
             return
         fewest, most = _ORDERS_BY_SEGMENT[p.segment]
-        count = _between(rng, fewest, most + 1)
-        for n in range(count):
+        for n in range(_between(rng, fewest, most + 1)):
             channel = buying[0] if (n == 0 or rng.random() < 0.55) else _pick(rng, buying)
+            since = joined[channel]
             # A first order follows the first touch within a month, pulled towards the next sale.
-            day = (
-                self._day(p.first_day, min(p.last_day, p.first_day + 30))
-                if n == 0
-                else self._day(p.first_day, p.last_day)
-            )
-            self._plan_order(p, channel, day, first_order=n == 0)
+            until = min(p.last_day, since + 30) if n == 0 else p.last_day
+            self._plan_order(p, channel, self._day(since, until), first_order=n == 0)
         browsing = {"dormant": 1, "occasional": 3, "loyal": 6}[p.segment]
         for _ in range(_between(rng, 0, browsing + 1)):
             channel = _pick(rng, buying)
             if channel != "store":
-                self._plan_browse(p, channel, self._moment(self._day(p.first_day, p.last_day)), None)
+                self._plan_browse(p, channel, self._moment(self._day(joined[channel], p.last_day)), None)
         if p.calls_hotline:
             for _ in range(_between(rng, 1, 3)):
                 self._add(self._moment(self._day(p.first_day, p.last_day)), "call", p, _between(rng, 0, 4))
 
-    def _plan_joining(self, p: Person, channel: str, t: int) -> None:
+    def _plan_joining(self, p: Person, channel: str, day: int) -> None:
         """Registration, follow and the logins that come with an owned channel."""
         rng = self.rng
+        t = self._moment(day, store=channel == "store")
         if channel == "wechat":
             self._add(t, "followed", p)
             if rng.random() < 0.15:
@@ -186,7 +185,7 @@ class Planner:
         if channel in ("app", "miniprogram"):
             logins = {"dormant": 2, "occasional": 5, "loyal": 12}[p.segment]
             for _ in range(_between(rng, 1, logins + 1)):
-                self._add(self._moment(self._day(p.first_day, p.last_day)), "login", p, channel)
+                self._add(self._moment(self._day(day, p.last_day)), "login", p, channel)
         if "phone_change" in p.traps and channel == "app" and p.phone_changed_at:
             changed = int((p.phone_changed_at - self.start).total_seconds())
             self._add(changed, "identify", p, "app")
@@ -284,12 +283,12 @@ class Planner:
         shipped = paid_at + (_between(rng, 2 * DAY, 10 * DAY) if durable else _between(rng, 4 * HOUR, 2 * DAY))
         completed = shipped + _between(rng, 3 * DAY, 12 * DAY)
         roll = rng.random()
-        if roll < 0.035:  # refund before shipping: the buyer changed their mind
+        if roll < 0.04:  # refund before shipping: the buyer changed their mind
             refunded_at = paid_at + _between(rng, HOUR, 2 * DAY)
             return _replace(
                 order, paid_at=paid_at, refunded_at=refunded_at, refund=order.paid, refund_before_shipping=True
             )
-        if roll < 0.06:  # returned after delivery
+        if roll < 0.07:  # returned after delivery
             return _replace(
                 order,
                 paid_at=paid_at,
@@ -298,7 +297,7 @@ class Planner:
                 refunded_at=completed + _between(rng, DAY, 7 * DAY),
                 refund=order.paid,
             )
-        if roll < 0.08:  # partial: one line returned, or price protection after a sale
+        if roll < 0.09:  # partial: one line returned, or price protection after a sale
             if len(order.lines) > 1:
                 product, _, qty = order.lines[-1]
                 part = min(order.paid, (product.price * qty * order.paid / order.total).quantize(CENT))
