@@ -281,3 +281,27 @@ def test_rebuild_from_the_log_gives_the_same_digest(engine: Engine) -> None:
         after = uow.replay.digest(ws)
     assert replayed == 4
     assert before == after
+
+
+def test_an_identifier_first_seen_unverified_becomes_verified(engine: Engine) -> None:
+    ws = workspace(engine)
+    at = T0
+    first = Event(
+        source="crm",
+        external_id="a",
+        type="identify",
+        occurred_at=at,
+        identifiers=(make_identifier("phone", "13800138000"),),
+    )
+    second = Event(
+        source="app",
+        external_id="b",
+        type="login",
+        occurred_at=at,
+        channel="app",
+        identifiers=(make_identifier("phone", "13800138000", verified=True),),
+    )
+    ingest(engine, ws, [first])
+    ingest(engine, ws, [second])
+    with engine.connect() as conn:
+        assert conn.execute(select(t.identifiers.c.verified)).scalar_one() is True

@@ -87,12 +87,12 @@ def snownlp_predict(texts: Sequence[str]) -> list[int]:
     return predicted
 
 
-def liuyu_predict(texts: Sequence[str]) -> list[int]:
-    """liuyu's shipped model; positive when the calibrated score is at least 0.5 (binary files)."""
-    from liuyu.nlp.sentiment import load_builtin_sentiment_model
+def liuyu_predict(texts: Sequence[str], model_path: Path | None = None) -> list[int]:
+    """liuyu's model (the shipped one by default); positive when the calibrated score is at least 0.5."""
+    from liuyu.nlp.sentiment import LinearSentimentModel, load_builtin_sentiment_model
     from liuyu.nlp.text import clean
 
-    model = load_builtin_sentiment_model()
+    model = load_builtin_sentiment_model() if model_path is None else LinearSentimentModel.load(model_path)
     predicted: list[int] = []
     for start in range(0, len(texts), 2000):
         batch = [clean(t).text.lower() for t in texts[start : start + 2000]]
@@ -112,6 +112,7 @@ def eval_sentiment(
         Path, typer.Argument(help="CSV with label,review or text,label (labels 1/0 or positive/negative).")
     ],
     baseline: Annotated[bool, typer.Option(help="Also run the SnowNLP baseline (about 1-2 ms per text).")] = True,
+    model: Annotated[Path | None, typer.Option(help="A model file to score instead of the shipped one.")] = None,
 ) -> None:
     """Sentiment accuracy of liuyu's shipped model, beside SnowNLP in the same run."""
     if not file.is_file():
@@ -120,8 +121,8 @@ def eval_sentiment(
     if skipped:
         typer.echo(f"skipped {skipped} row(s) without a 1/0 or positive/negative label", err=True)
     systems: list[tuple[str, list[int], float]] = []
-    ours, seconds = _timed(liuyu_predict, texts)
-    systems.append(("liuyu (NB-SVM, shipped)", ours, seconds))
+    ours, seconds = _timed(lambda batch: liuyu_predict(batch, model), texts)
+    systems.append((f"liuyu (NB-SVM, {'shipped' if model is None else model.name})", ours, seconds))
     if baseline:
         theirs, seconds = _timed(snownlp_predict, texts)
         systems.append(("SnowNLP 0.12 (baseline)", theirs, seconds))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from liuyu.cli import admin, customers, imports
+from liuyu.cli import admin, customers, demo, imports
 from liuyu.cli import eval as eval_cli
 from liuyu.cli import nlp as nlp_cli
 
@@ -14,6 +14,7 @@ app.command("stats")(admin.stats)
 app.command("rebuild")(admin.rebuild)
 app.command("serve")(admin.serve)
 app.command("import")(imports.import_file)
+app.command("demo")(demo.demo)
 app.add_typer(admin.workspace_app, name="workspace")
 app.add_typer(admin.keys_app, name="keys")
 app.add_typer(admin.users_app, name="users")

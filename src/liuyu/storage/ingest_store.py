@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, delete, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -100,28 +101,50 @@ class SqlIngestStore:
         received_at: datetime,
         import_id: int | None,
     ) -> None:
+        """The hot path: plain executemany on SQLite, COPY on PostgreSQL, payloads encoded by orjson."""
         if not rows:
             return
-        self.conn.execute(
-            insert(t.events),
-            [
-                {
-                    "seq": seq,
-                    "workspace_id": workspace_id,
-                    "source": e.source,
-                    "external_id": e.external_id,
-                    "type": e.type,
-                    "name": e.name,
-                    "channel": e.channel,
-                    "occurred_at": e.occurred_at,
-                    "received_at": received_at,
-                    "payload": event_to_payload(e),
-                    "import_id": import_id,
-                    "customer_id": customer_id,
-                }
-                for seq, e, customer_id in rows
-            ],
+        columns = (
+            "seq",
+            "workspace_id",
+            "source",
+            "external_id",
+            "type",
+            "name",
+            "channel",
+            "occurred_at",
+            "received_at",
+            "payload",
+            "import_id",
+            "customer_id",
         )
+        when = _sqlite_time if self.dialect == "sqlite" else _utc
+        received = when(received_at)
+        values = [
+            (
+                seq,
+                workspace_id,
+                e.source,
+                e.external_id,
+                e.type,
+                e.name,
+                e.channel,
+                when(e.occurred_at),
+                received,
+                orjson.dumps(event_to_payload(e)).decode(),
+                import_id,
+                customer_id,
+            )
+            for seq, e, customer_id in rows
+        ]
+        raw = self.conn.connection.driver_connection
+        if self.dialect == "postgresql":
+            with raw.cursor() as cursor, cursor.copy(f"COPY events ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" for _ in columns)
+        raw.executemany(f"INSERT INTO events ({', '.join(columns)}) VALUES ({marks})", values)
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -219,9 +242,9 @@ class SqlIngestStore:
             self.conn.execute(
                 update(t.identifiers)
                 .where(t.identifiers.c.workspace_id == workspace_id)
-                .where(t.identifiers.c.kind == _bind("kind"), t.identifiers.c.value == _bind("value"))
+                .where(t.identifiers.c.kind == _bind("k"), t.identifiers.c.value == _bind("v"))
                 .values(verified=True),
-                [{"kind": k, "value": v} for k, v in res.verified],
+                [{"k": k, "v": v} for k, v in res.verified],
             )
         for merge in res.merges:
             self.apply_merge(workspace_id, merge.winner, merge.loser)
@@ -442,18 +465,23 @@ class SqlIngestStore:
             )
 
     def update_profiles(self, profiles: dict[int, dict[str, Any]]) -> None:
-        """Write profile traits (name, city, ...) learned from this batch; None never erases."""
-        for cid, values in profiles.items():
-            masked_name = values.get("masked_name")
-            clean = {k: v for k, v in values.items() if v is not None and k != "masked_name"}
-            if clean:
-                self.conn.execute(update(t.customers).where(t.customers.c.id == cid).values(**clean))
-            if masked_name and "name" not in clean:
-                self.conn.execute(
-                    update(t.customers)
-                    .where(t.customers.c.id == cid, t.customers.c.name.is_(None))
-                    .values(name=masked_name)
-                )
+        """Write profile traits (name, city, ...) learned from this batch in one statement.
+
+        A missing value never erases a known one; a masked name only fills an empty name.
+        """
+        if not profiles:
+            return
+        c = t.customers.c
+        fields = ("gender", "province", "city", "address", "birthday")
+        values: dict[str, Any] = {f: func.coalesce(_bind(f"new_{f}"), c[f]) for f in fields}
+        values["name"] = func.coalesce(_bind("new_name"), c.name, _bind("new_masked_name"))
+        self.conn.execute(
+            update(t.customers).where(c.id == _bind("cid")).values(values),
+            [
+                {"cid": cid, **{f"new_{f}": row.get(f) for f in (*fields, "name", "masked_name")}}
+                for cid, row in profiles.items()
+            ],
+        )
 
 
 def _bind(name: str) -> Any:
@@ -462,9 +490,16 @@ def _bind(name: str) -> Any:
     return bindparam(name)
 
 
-def _aware(moment: datetime | str) -> datetime:
-    from datetime import UTC
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
 
+
+def _sqlite_time(moment: datetime) -> str:
+    """The text form SQLAlchemy's SQLite DateTime type stores and parses back (naive UTC)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _aware(moment: datetime | str) -> datetime:
     if isinstance(moment, str):  # SQLite aggregates come back as text
         moment = datetime.fromisoformat(moment)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
