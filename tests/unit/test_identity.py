@@ -111,3 +111,19 @@ def test_separated_customers_stay_apart_on_replay() -> None:
     )
     assert out.assignments[1] != out.assignments[2]
     assert out.conflicts[0].reason == "separated by an operator"
+
+
+def test_opaque_platform_tokens_with_an_asterisk_are_not_masks() -> None:
+    xid = make_identifier("jd_xid", "o*AAQ7ma8d-Vq0")
+    assert xid is not None and not xid.masked
+    phone = make_identifier("phone", "138****1234")
+    assert phone is not None and phone.masked
+
+
+def test_absurd_amounts_are_refused_as_money() -> None:
+    import pytest
+
+    from liuyu.domain.orders import parse_money
+
+    with pytest.raises(ValueError):
+        parse_money("1e30")

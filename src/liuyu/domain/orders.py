@@ -104,6 +104,8 @@ def parse_money(raw: object, *, unit: str = "yuan") -> Decimal | None:
             raise ValueError(f"not an amount of money: {raw!r}") from exc
     if not value.is_finite():
         raise ValueError(f"not an amount of money: {raw!r}")
+    if abs(value) >= Decimal(10) ** 15:
+        raise ValueError(f"amount of money out of range: {raw!r}")
     if unit == "fen":
         value = value / 100
     if value < 0:

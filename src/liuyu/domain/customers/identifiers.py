@@ -39,6 +39,10 @@ DEVICE_KINDS = frozenset({"device_id", "anonymous_id"})
 
 KINDS = STRONG_KINDS | PLATFORM_KINDS
 
+#: Kinds a platform shows masked (``138****1234``, ``t**1``); opaque tokens such as JD's xid may
+#: contain ``*`` of their own and are never read as masks.
+MASKABLE_KINDS = frozenset({"phone", "email", "member_no", "tmall_nick", "jd_pin"})
+
 _CN_MOBILE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _STRIP_PHONE = re.compile(r"[\s\-()（）.]")
@@ -116,7 +120,7 @@ def make_identifier(kind: str, raw: object, *, verified: bool = False) -> Identi
         return None
     if kind not in KINDS:
         raise ValueError(f"unknown identifier kind {kind!r}")
-    if looks_masked(value):
+    if kind in MASKABLE_KINDS and looks_masked(value):
         return Identifier(kind, value, masked=True)
     if kind == "phone":
         phone = normalize_phone(value)
