@@ -141,3 +141,7 @@ def test_every_span_points_at_the_entity_text() -> None:
     text = clean("订单号123456789012345678,电话13812345678,预算两三百块,要黑色XL").text
     for entity in EntityExtractor(CATALOG, ["小米"]).extract(text):
         assert text[entity.span[0] : entity.span[1]] == entity.text
+
+
+def test_lower_case_letters_in_an_english_chat_are_not_sizes() -> None:
+    assert not [e for e in entities("i'm sure it is fine, thanks a lot") if e.type == "size"]

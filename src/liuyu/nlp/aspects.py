@@ -40,7 +40,8 @@ ASPECT_KEYWORDS: dict[str, tuple[str, ...]] = {
         "噪音",
         "速度",
     ),
-    "environment": ("环境", "房间", "卫生", "干净", "位置", "交通", "早餐", "设施", "装修", "安静", "吵"),
+    "environment": ("环境", "房间", "卫生", "干净", "早餐", "设施", "装修", "安静", "吵", "氛围", "座位", "空间"),
+    "location": ("位置", "交通", "地铁", "好找", "难找", "附近", "商圈", "停车", "地段"),
 }
 
 #: Proposal patterns; each must match within one sentence.

@@ -279,9 +279,11 @@ _PHONE = re.compile(
 )
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 
-_SIZE = re.compile(
-    r"(?<![A-Za-z])(?:[2-5]?X{1,4}L|XS|S|M|L)(?![A-Za-z])|均码|大码|小码|加大码|\d{2}(?:\.5)?码"
-    r"|\d{2,3}(?:cm|厘米)|\d+(?:\.\d+)?(?:ml|毫升|l|升|kg|g|克|斤|寸|英寸|英尺)(?![A-Za-z])",
+# Letter sizes only in capitals: a lone lower-case "m" or "s" in a chat is not a size.
+_SIZE_LETTERS = re.compile(r"(?<![A-Za-z])(?:[2-5]?X{1,4}L|XS|S|M|L)(?![A-Za-z])")
+_SIZE_OTHER = re.compile(
+    r"均码|大码|小码|加大码|\d{2}(?:\.5)?码|\d{2,3}(?:cm|厘米)"
+    r"|\d+(?:\.\d+)?(?:ml|毫升|l|升|kg|g|克|斤|寸|英寸|英尺)(?![A-Za-z])",
     re.IGNORECASE,
 )
 _COLOR_NAMES = (
@@ -416,7 +418,8 @@ def find_products(text: str, catalog: Sequence[CatalogItem], *, min_score: float
 
 
 def _find_attributes(text: str) -> list[Entity]:
-    found = [Entity("size", m.group(0), m.span(), m.group(0).upper()) for m in _SIZE.finditer(text)]
+    sizes = [*_SIZE_LETTERS.finditer(text), *_SIZE_OTHER.finditer(text)]
+    found = [Entity("size", m.group(0), m.span(), m.group(0).upper()) for m in sizes]
     found += [Entity("color", m.group(0), m.span(), m.group(0)) for m in _COLOR.finditer(text)]
     return found
 

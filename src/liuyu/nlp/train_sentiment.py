@@ -38,6 +38,9 @@ CORPORA: tuple[tuple[str, str], ...] = (
 #: LinearSVC regularisation; chosen on the validation part (docs/evaluation/sentiment.md).
 C = 0.3
 
+#: Online-shopping reviews count double: customer texts about products are what liuyu reads most.
+CORPUS_WEIGHTS = {"online_shopping_10_cats": 2.0}
+
 
 def default_data_dir() -> Path:
     """``$LIUYU_DATASETS``, else ../shared/datasets beside the repository."""
@@ -51,9 +54,14 @@ def split_key(text: str) -> str:
     return text.replace("\ufeff", "").strip()
 
 
+def hash_share(text: str, salt: str = SPLIT_SALT) -> float:
+    """A stable number in [0, 1) from the text: the split rule's coin."""
+    digest = hashlib.sha256((salt + split_key(text)).encode("utf-8")).hexdigest()
+    return int(digest[:8], 16) / 2**32
+
+
 def in_validation(text: str) -> bool:
-    digest = hashlib.sha256((SPLIT_SALT + split_key(text)).encode("utf-8")).hexdigest()
-    return int(digest[:8], 16) / 2**32 < 0.2
+    return hash_share(text) < 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +126,16 @@ def fit(
     labels: np.ndarray,
     spec: FeatureSpec,
     tokenizer: JiebaTokenizer,
+    weights: np.ndarray | None = None,
 ) -> LinearSentimentModel:
     """Fit NB ratios, a linear SVM and a Platt sigmoid (from a 10% calibration slice) on cleaned texts."""
     from sklearn.svm import LinearSVC
 
     empty = np.zeros(spec.n_features, dtype=np.float32)
+    sample_weight = np.ones(len(texts)) if weights is None else weights
     model = LinearSentimentModel(spec, empty, empty, 0.0, tokenizer=tokenizer)
     binary = model.binary_features(texts, words)
-    calibration = np.array([in_validation("calibration|" + t) and i % 2 == 0 for i, t in enumerate(texts)])
+    calibration = np.array([hash_share(t, "liuyu-sentiment-calibration-v1|") < 0.1 for t in texts])
 
     def train_on(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
         part = binary[rows]
@@ -133,15 +143,15 @@ def fit(
         negative = np.asarray(part[labels[rows] == 0].sum(axis=0)).ravel() + 1.0
         ratios = np.log((positive / positive.sum()) / (negative / negative.sum())).astype(np.float32)
         model.ratios = ratios
-        svm = LinearSVC(C=C).fit(model.weighted(part), labels[rows])
+        svm = LinearSVC(C=C).fit(model.weighted(part), labels[rows], sample_weight=sample_weight[rows])
         return ratios, svm.coef_[0].astype(np.float32), float(svm.intercept_[0])
 
     # Platt parameters come from a model that did not see the calibration slice; the final
     # weights are then fitted on all rows (as scikit-learn's CalibratedClassifierCV(ensemble=False)).
-    ratios, weights, bias = train_on(np.where(~calibration)[0])
-    model.ratios, model.weights, model.bias = ratios, weights, bias
+    ratios, coef, bias = train_on(np.where(~calibration)[0])
+    model.ratios, model.weights, model.bias = ratios, coef, bias
     held = np.where(calibration)[0]
-    decisions = model.weighted(binary[held]) @ weights + bias
+    decisions = model.weighted(binary[held]) @ coef + bias
     model.platt = sigmoid_fit(decisions, labels[held])
     model.ratios, model.weights, model.bias = train_on(np.arange(len(texts)))
     # What ships is float16; keep the in-memory model identical to what a reload gives.
@@ -181,11 +191,14 @@ def train(
         texts = [cleaned[r.text] for r in rows]
         return texts, [words[t] for t in texts], np.array([r.label for r in rows])
 
+    def weights_of(rows: list[Review]) -> np.ndarray:
+        return np.array([CORPUS_WEIGHTS.get(r.corpus, 1.0) for r in rows])
+
     train_rows = _dedupe([r for r in reviews if not in_validation(r.text)])
     validation = [r for r in reviews if in_validation(r.text)]
     report = TrainingReport(rows_train=len(train_rows))
     progress(f"training on {len(train_rows)} rows, validating on {len(validation)}")
-    model = fit(*arrays(train_rows), spec, tokenizer)
+    model = fit(*arrays(train_rows), spec, tokenizer, weights_of(train_rows))
     for name, _ in CORPORA:
         rows = [r for r in validation if r.corpus == name]
         if not rows:
@@ -198,7 +211,7 @@ def train(
     if not holdout_only:
         everything = _dedupe(reviews)
         progress(f"fitting the shipped model on all {len(everything)} rows")
-        model = fit(*arrays(everything), spec, tokenizer)
+        model = fit(*arrays(everything), spec, tokenizer, weights_of(everything))
     report.seconds = time.perf_counter() - started
     command = f"liuyu nlp train sentiment{' --holdout-only' if holdout_only else ''}"
     if limit:
@@ -219,6 +232,7 @@ def train(
                 "word_ngrams": spec.word_ngrams,
             },
             "svm_C": C,
+            "corpus_weights": CORPUS_WEIGHTS,
         },
     )
     progress(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) in {report.seconds:.0f} s")
