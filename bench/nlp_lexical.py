@@ -10,16 +10,16 @@ numpy loads). Prints each figure and its ratio to the baseline measured in the s
 
 from __future__ import annotations
 
+import argparse
+import csv
 import os
+import time
+from collections.abc import Callable
+from pathlib import Path
 
+# One thread per process, set before numpy is imported (main() imports it lazily).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-import argparse  # noqa: E402  (thread limits must be set before numpy is imported)
-import csv  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 DATASETS = Path(os.environ.get("LIUYU_DATASETS") or Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets")
 
