@@ -11,7 +11,15 @@ import phonenumbers
 import pytest
 
 import liuyu.demo
-from liuyu.demo import bench_events, demo_catalog, demo_people, demo_stores, generate_demo, generate_texts
+from liuyu.demo import (
+    bench_events,
+    demo_catalog,
+    demo_people,
+    demo_stores,
+    generate_chats,
+    generate_demo,
+    generate_texts,
+)
 from liuyu.domain.customers.identifiers import KINDS, make_identifier
 from liuyu.domain.eventlog import CHANNELS, EVENT_TYPES, Event
 from liuyu.domain.orders import ORDER_STATUSES, STATUS_OF_EVENT, to_fen
@@ -250,6 +258,27 @@ def test_reviews_and_posts_come_from_the_same_people_and_match_their_rating(
         t.properties["rating"] for t in texts if t.type == "review_posted" and t.properties["order_id"] not in refunded
     ]
     assert ratings and sum(ratings) / len(ratings) < sum(others) / len(others) - 1
+
+
+def test_service_chats_are_conversations_about_real_orders(events: list[Event]) -> None:
+    chats = list(generate_chats(people=PEOPLE))
+    assert chats == list(generate_chats(people=PEOPLE))
+    assert all(e.type == "custom" and e.name == "chat_message" and e.properties["text"] for e in chats)
+    orders = {e.order.order_id: e for e in events if e.type == "order_placed" and e.order is not None}
+    conversations: dict[str, list[Event]] = defaultdict(list)
+    for chat in chats:
+        conversations[chat.properties["conversation_id"]].append(chat)
+    assert len(conversations) > 0.05 * len(orders)
+    for messages in conversations.values():
+        first = messages[0]
+        placed = orders[first.properties["order_id"]]
+        assert first.source == placed.source and set(first.identifiers) == set(placed.identifiers)
+        assert {m.properties["role"] for m in messages} == {"customer", "agent"}
+        assert messages[0].properties["role"] == (
+            "agent" if first.properties["topic"] == "unpaid_reminder" else "customer"
+        )
+    topics = Counter(m[0].properties["topic"] for m in conversations.values())
+    assert set(topics) == {"logistics", "return", "installation", "pre_sale", "complaint", "unpaid_reminder"}
 
 
 def test_bench_events_are_exactly_n_with_about_the_requested_overlap() -> None:

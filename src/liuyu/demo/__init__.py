@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from liuyu.demo.bench import bench_events
 from liuyu.demo.catalog import Product, Store, demo_catalog, demo_stores
-from liuyu.demo.generator import demo_people, generate_demo, generate_texts
+from liuyu.demo.generator import demo_people, generate_demo
 from liuyu.demo.people import Person
+from liuyu.demo.voices import generate_chats, generate_texts
 
 __all__ = [
     "Person",
@@ -19,6 +20,7 @@ __all__ = [
     "demo_catalog",
     "demo_people",
     "demo_stores",
+    "generate_chats",
     "generate_demo",
     "generate_texts",
 ]

@@ -8,15 +8,13 @@ phone (verified at app login and at the till) and the WeChat union id. See docs/
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from liuyu.demo.catalog import demo_catalog
 from liuyu.demo.people import Person
 from liuyu.demo.planner import DemoPlan, OrderPlan, make_plan
-from liuyu.demo.texts import CALL_REASONS, post_text, review_text
+from liuyu.demo.texts import CALL_REASONS
 from liuyu.domain.customers.identifiers import Identifier
 from liuyu.domain.eventlog import Event
 from liuyu.domain.orders import ZERO, Order, OrderLine, to_fen
@@ -299,82 +297,3 @@ def generate_demo(*, seed: int = 2026, people: int = 20_000, now: datetime | Non
 def demo_people(*, seed: int = 2026, people: int = 20_000, now: datetime | None = None) -> list[Person]:
     """The people behind ``generate_demo`` with the same arguments: the ground truth for identity checks."""
     return make_plan(seed, people, now).people
-
-
-def generate_texts(*, seed: int = 2026, people: int = 20_000, now: datetime | None = None) -> Iterator[Event]:
-    """Reviews of delivered orders and community posts by the same people, in time order.
-
-    Ratings follow what happened to the order: a refunded order mostly earns one or two stars.
-    """
-    plan = make_plan(seed, people, now)
-    builder = EventBuilder(plan)
-    rng = random.Random(seed * 7919 + 17)
-    found: list[tuple[int, int, Event]] = []
-    for o in plan.orders:
-        if o.completed is None or rng.random() >= 0.3:
-            continue
-        channel = o.channel
-        p = plan.people[o.person]
-        if channel == "store":
-            if p.app_user_id is None:
-                continue
-            channel = "app"  # store buyers review in the app
-        t = o.completed + rng.randrange(600, 10 * 86_400)
-        if t > plan.horizon:
-            continue
-        rating = _rating(rng, o)
-        product, variant, _ = o.lines[0]
-        when = builder.at(t)
-        event = Event(
-            source=channel,
-            external_id=f"review-{o.order_id}",
-            type="review_posted",
-            occurred_at=when,
-            channel=channel,
-            identifiers=builder.identifiers(p, channel, when, t),
-            properties={
-                "text": review_text(rng, product, variant, rating),
-                "sku": product.sku,
-                "rating": rating,
-                "order_id": o.order_id,
-            },
-        )
-        found.append((t, len(found), event))
-    catalog = {product.sku: product for product in demo_catalog()}
-    bought: dict[int, list[str]] = {}
-    for o in plan.orders:
-        bought.setdefault(o.person, []).append(o.lines[0][0].sku)
-    for p in plan.people:
-        community = [c for c in p.channels if c in ("app", "miniprogram")]
-        if not community or rng.random() >= (0.4 if p.segment == "loyal" else 0.1):
-            continue
-        for _ in range(rng.randint(1, 3)):
-            skus = bought.get(p.idx) or sorted(catalog)
-            product = catalog[rng.choice(skus)]
-            t = rng.randrange(p.first_day * 86_400, (p.last_day + 1) * 86_400)
-            if t > plan.horizon:
-                continue
-            channel = rng.choice(community)
-            text, rating = post_text(rng, product)
-            when = builder.at(t)
-            event = Event(
-                source=channel,
-                external_id=f"post-{len(found):07d}",
-                type="community_post",
-                occurred_at=when,
-                channel=channel,
-                identifiers=builder.identifiers(p, channel, when, t),
-                properties={"text": text, "sku": product.sku, "rating": rating},
-            )
-            found.append((t, len(found), event))
-    found.sort(key=lambda item: (item[0], item[1]))
-    for _, _, event in found:
-        yield event
-
-
-def _rating(rng: random.Random, o: OrderPlan) -> int:
-    if o.refund and o.refund >= o.paid:
-        return rng.choice((1, 1, 1, 2, 2, 3))
-    if o.refund:
-        return rng.choice((2, 3, 3, 4))
-    return rng.choices((5, 4, 3, 2, 1), weights=(60, 22, 10, 5, 3))[0]

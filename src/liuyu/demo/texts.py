@@ -94,11 +94,18 @@ _PRAISE = (
     "{good}，客服很耐心，物流也快，推荐！",
     "用了一段时间来追评：{good}，{good2}。",
     "朋友推荐买的，{good}，没有踩雷。",
+    "618囤的货，{good}，下次活动还来。",
+    "给爸妈买的，他们说{good}，很满意。",
+    "本来没抱太大希望，结果{good}，惊喜！",
+    "{good}，{good2}，已经推荐给同事了。",
+    "门店体验过才下单的，{good}，和店里的一样。",
 )
 _MIXED = (
     "整体还行，{good}，但是{bad}。",
     "{bad}，不过{good}，给三星吧。",
     "{title}一般般，{bad}，这个价格有点不值。",
+    "东西还可以，{good}，就是{bad}，希望改进。",
+    "中规中矩吧，{bad}，客服态度倒是挺好的。",
 )
 _ANGRY = (
     "太失望了！{bad}，{bad2}，申请退货一直没人处理！",
@@ -107,6 +114,9 @@ _ANGRY = (
     "收到就发现{bad}，联系了三次客服都没回复，要求退款！",
     "物流太慢了，等了一个多星期才到，而且{bad}。",
     "再也不买了，{bad}，退款还要我自己出运费，气死了。",
+    "{price}元就买了这个？{bad}，{bad2}，后悔死了。",
+    "质量太差了，{bad}，已经申请退款，大家别买！",
+    "客服推来推去，{bad}的问题拖了半个月，这就是大品牌？",
 )
 _SUGGESTIONS = (
     "建议{suggest}，我肯定会再买。",
@@ -114,16 +124,21 @@ _SUGGESTIONS = (
     "{title}挺好的，就是价格有点高，要是能降到{target}元以内我就再买一个。",
     "能不能{suggest}？评论区好多人都有这个需求。",
     "给产品经理提个建议：{suggest}。",
+    "用了半年，整体满意，要是能{suggest}就完美了。",
+    "{price}元的价格能接受，但是希望{suggest}。",
+    "价格能不能再亲民一点？{target}元左右我觉得比较合理。",
 )
 _QUESTIONS = (
     "请问{title}适合小户型吗？买过的朋友说说体验。",
     "{title}现在下单多久能发货？有没有买过的说说。",
     "纠结{title}要不要买，{price}元值不值？",
     "有人用过{title}吗？听说{bad}，是真的吗？",
+    "{title}和门店里的是同一款吗？线上线下价格一样吗？",
+    "双十一{title}会降价吗？等等党求告知。",
 )
 
 
-def _remarks(product: Product) -> dict[str, tuple[str, ...]]:
+def remarks(product: Product) -> dict[str, tuple[str, ...]]:
     return _REMARKS.get(product.category, _REMARKS["床品"])
 
 
@@ -135,9 +150,9 @@ def target_price(price: Decimal) -> int:
 
 
 def _fill(rng: random.Random, template: str, product: Product, variant: str = "") -> str:
-    remarks = _remarks(product)
-    good, good2 = rng.sample(remarks["good"], 2)
-    bad, bad2 = rng.sample(remarks["bad"], 2)
+    found = remarks(product)
+    good, good2 = rng.sample(found["good"], 2)
+    bad, bad2 = rng.sample(found["bad"], 2)
     return template.format(
         title=product.title,
         variant=variant or (product.colours[0] if product.colours else "这款"),
@@ -147,7 +162,7 @@ def _fill(rng: random.Random, template: str, product: Product, variant: str = ""
         good2=good2,
         bad=bad,
         bad2=bad2,
-        suggest=rng.choice(remarks["suggest"]),
+        suggest=rng.choice(found["suggest"]),
     )
 
 
