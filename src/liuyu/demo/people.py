@@ -88,9 +88,6 @@ class Person:
             return self.old_phone
         return self.phone
 
-    def uses(self, channel: str) -> bool:
-        return channel in self.channels
-
 
 def token(rng: random.Random, length: int, alphabet: str = _TOKEN) -> str:
     return "".join(rng.choices(alphabet, k=length))
@@ -109,9 +106,7 @@ class PeopleFactory:
         self.start = start
         self.stores = demo_stores()
         self.store_cities = {s.city for s in self.stores}
-        self._surnames = [s for s in SURNAMES]
         self._surname_cum = list(accumulate(s[2] for s in SURNAMES))
-        self._cities = list(CITIES)
         self._city_cum = list(accumulate(c[2] for c in CITIES))
         self._home = _weighted(_HOME_CHANNELS)
         self._extra = _weighted(_EXTRA_CHANNELS)
@@ -129,19 +124,19 @@ class PeopleFactory:
 
     def person(self, idx: int) -> Person:
         rng = self.rng
-        surname, surname_pinyin, _ = self._surnames[bisect(self._surname_cum, rng.random() * self._surname_cum[-1])]
+        surname, surname_pinyin, _ = SURNAMES[bisect(self._surname_cum, rng.random() * self._surname_cum[-1])]
         gender = "female" if rng.random() < 0.56 else "male"  # home goods buyers lean female
         pool = FEMALE_GIVEN if gender == "female" else MALE_GIVEN
         given = [rng.choice(pool) for _ in range(1 if rng.random() < 0.18 else 2)]
-        city, province, _ = self._cities[bisect(self._city_cum, rng.random() * self._city_cum[-1])]
+        city, province, _ = CITIES[bisect(self._city_cum, rng.random() * self._city_cum[-1])]
         born = date(1965, 1, 1) + timedelta(days=int(rng.triangular(0, 365 * 42, 365 * 28)))
         channels = self._channels(city)
         segment = rng.choices(SEGMENTS, weights=(35, 45, 20))[0]
-        first_day = int(rng.random() ** 1.3 * (self.days - 20))
-        if segment == "dormant":  # bought early, silent for at least the last half year
+        if segment == "dormant":  # came, bought, and has been silent for at least the last half year
             first_day = int(rng.random() * (self.days - 240))
             last_day = min(self.days - 181, first_day + rng.randrange(10, 120))
-        else:
+        else:  # more people met the brand early: the member base grows by accumulation
+            first_day = int(rng.random() ** 1.3 * (self.days - 20))
             last_day = self.days - 1 if rng.random() < 0.8 else rng.randrange(first_day + 1, self.days)
         person = Person(
             idx=idx,
@@ -183,7 +178,7 @@ class PeopleFactory:
         rng = self.rng
         owned = [c for c in p.channels if c in OWNED]
         if "wechat" in p.channels or "miniprogram" in p.channels or rng.random() < 0.3 * len(owned):
-            p.unionid = "o" + token(rng, 5) + token(rng, 22)
+            p.unionid = "o" + token(rng, 27)
         if "wechat" in p.channels:
             p.oa_openid = "oQm3" + token(rng, 24)
         if "miniprogram" in p.channels:
@@ -231,8 +226,8 @@ def plant_traps(factory: PeopleFactory, people: list[Person]) -> None:
         a, b, c, d, e = (people[i] for i in picks[5 * n : 5 * n + 5])
         _make_app_user(factory, a)
         _make_app_user(factory, b)
+        b.name = a.surname + b.name[len(b.surname) :]
         b.surname = a.surname
-        b.name = a.surname + b.name[len(b.name) - 1 :]
         b.city, b.province = a.city, a.province
         b.device_ids = (*b.device_ids, a.device_ids[0])
         a.traps.append(f"family:{b.idx}")
