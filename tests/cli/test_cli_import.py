@@ -48,9 +48,10 @@ def write_orders(path: Path, count: int, bad_every: int = 0) -> None:
     rows = [HEADER]
     for n in range(count):
         total = "-5.00" if bad_every and n % bad_every == 7 else f"{100 + n % 50}.00"
+        day = f"2026-10-{1 + n % 28:02d}"
         rows.append(
-            f'="{3000000000000000000 + n}",buyer{n % 900},{total},0.00,{total},{total},交易成功,张**,138****{n % 10000:04d},'
-            f"2026-10-{1 + n % 28:02d} 10:00:00,2026-10-{1 + n % 28:02d} 10:01:00,每日坚果 30袋,1,1,0.00,uid-{n % 900}\n"
+            f'="{3000000000000000000 + n}",buyer{n % 900},{total},0.00,{total},{total},交易成功,张**,'
+            f"138****{n % 10000:04d},{day} 10:00:00,{day} 10:01:00,每日坚果 30袋,1,1,0.00,uid-{n % 900}\n"
         )
     path.write_text("".join(rows), encoding="gb18030")
 
