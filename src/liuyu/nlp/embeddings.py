@@ -12,11 +12,12 @@ import re
 import threading
 import unicodedata
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["DIM", "MAX_CHARS", "E5Embedder", "clean_text", "shared_embedder"]
+__all__ = ["DIM", "MAX_CHARS", "CachedEmbedder", "E5Embedder", "clean_text", "shared_embedder"]
 
 DIM = 384
 # e5 reads at most 512 tokens; 1,000 characters of Chinese is already past that, and longer
@@ -86,3 +87,35 @@ def shared_embedder() -> E5Embedder:
         if _shared is None:
             _shared = E5Embedder()
         return _shared
+
+
+class CachedEmbedder:
+    """Remembers query vectors on disk (one .npz), so retraining and re-evaluating on the same
+    files does not embed the same texts again; the cache is a convenience, never required."""
+
+    def __init__(self, path: Path | str, inner: E5Embedder | None = None) -> None:
+        self.path = Path(path)
+        self.inner = inner or shared_embedder()
+        self._vectors: dict[str, np.ndarray] = {}
+        if self.path.is_file():
+            with np.load(self.path, allow_pickle=False) as data:
+                self._vectors = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
+
+    def query(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [clean_text(t) or "-" for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
+        if missing:
+            self._vectors.update(zip(missing, self.inner.query(missing), strict=True))
+            self.save()
+        if not keys:
+            return np.zeros((0, DIM), dtype=np.float32)
+        return np.stack([self._vectors[k] for k in keys])
+
+    def passage(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.passage(texts)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        texts = list(self._vectors)
+        vectors = np.stack([self._vectors[t] for t in texts]) if texts else np.zeros((0, DIM), np.float32)
+        np.savez(self.path, texts=np.array(texts, dtype=str), vectors=vectors)
