@@ -1,6 +1,7 @@
 """``liuyu eval …``: measure liuyu's models on labelled files, beside same-run baselines.
 
-Commands live in eval_text.py (sentiment, match, intent) and eval_clv.py (clv); importing
+Commands live in eval_text.py (sentiment, match, intent), eval_clv.py (clv) and eval_linkage.py
+(linkage); importing
 them registers them on ``app``.
 """
 
@@ -14,6 +15,6 @@ app = typer.Typer(
 
 
 def register() -> typer.Typer:
-    from liuyu.cli import eval_clv, eval_text  # noqa: F401  (registers the commands)
+    from liuyu.cli import eval_clv, eval_linkage, eval_text  # noqa: F401  (registers the commands)
 
     return app

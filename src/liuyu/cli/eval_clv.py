@@ -11,7 +11,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from liuyu.analytics.clv import PurchaseForecaster, summarize
 from liuyu.cli.eval import app
 from liuyu.domain.errors import InvalidInput
 
@@ -50,6 +49,8 @@ def eval_clv(
     holdout: Path = typer.Argument(..., exists=True, dir_okay=False, help="holdout-period transactions"),
 ) -> None:
     """Fit on CALIBRATION, predict each customer's purchases in the HOLDOUT period, print MAE and RMSE."""
+    from liuyu.analytics.clv import PurchaseForecaster, summarize  # scipy: loaded only when used
+
     calibration_rows = list(read_cdnow(calibration))
     holdout_rows = list(read_cdnow(holdout))
     if not calibration_rows or not holdout_rows:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from liuyu.cli import admin, customers, demo, imports
+from liuyu.cli import (
+    admin,
+    customers,
+    demo,
+    imports,
+    nlp_knowledge,  # noqa: F401  (adds train-intent, train-match, ask to `nlp`)
+)
 from liuyu.cli import eval as eval_cli
 from liuyu.cli import nlp as nlp_cli
 
