@@ -95,7 +95,9 @@ def test_a_lower_bound_price_has_no_upper_end() -> None:
     assert price.high is None
 
 
-@pytest.mark.parametrize("text", ["催了三次了", "等了3天", "买了2件", "第5次联系客服", "12315"])
+@pytest.mark.parametrize(
+    "text", ["催了三次了", "等了3天", "买了2件", "第5次联系客服", "12315", "千万别买", "万一不行呢"]
+)
 def test_counts_and_days_are_not_money(text: str) -> None:
     assert find_prices(clean(text).text) == []
 

@@ -38,6 +38,24 @@ def test_traditional_script_gets_the_same_sentiment_as_simplified() -> None:
     assert simplified == traditional
 
 
+@pytest.mark.parametrize("question", ["请问有货吗", "我的快递到哪了", "可以开发票吗", "这个多少钱"])
+def test_plain_service_questions_are_neutral(question: str) -> None:
+    assert load_builtin_sentiment_model().predict_raw([question])[0].label == "neutral"
+
+
+def test_the_opinion_gate_never_moves_a_score_across_one_half() -> None:
+    model = load_builtin_sentiment_model()
+    texts = ["请问有货吗", "质量很好", "太差了", "还行吧", "什么时候发货", "物流太慢了吧"]
+    gated = model.predict_raw(texts)
+    saved, model.gate = model.gate, None
+    try:
+        ungated = model.predict_raw(texts)
+    finally:
+        model.gate = saved
+    assert [g.score >= 0.5 for g in gated] == [u.score >= 0.5 for u in ungated]
+    assert all(abs(g.score - 0.5) <= abs(u.score - 0.5) + 1e-9 for g, u in zip(gated, ungated, strict=True))
+
+
 def test_texts_without_letters_are_neutral() -> None:
     for result in load_builtin_sentiment_model().predict_raw(["", "   ", "😀😀", "123"]):
         assert (result.label, result.score) == ("neutral", 0.5)
@@ -93,6 +111,13 @@ def _tiny_corpus(root: Path) -> Path:
                 writer.writerow([1, f"{text}{i}"])
             for text in bad:
                 writer.writerow([0, f"{text}{i}"])
+    questions = root / "afqmc"
+    questions.mkdir()
+    with (questions / "afqmc_pairs.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text_a", "text_b", "label"])
+        for i in range(30):
+            writer.writerow([f"请问什么时候发货{i}", f"怎么开发票{i}", 0])
     return root
 
 
@@ -106,6 +131,8 @@ def test_training_writes_a_model_and_its_metadata_that_reload_and_predict(tmp_pa
     meta = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert meta["format_version"] == 1
     assert "validation_accuracy" in meta
+    assert model.gate is not None
+    assert model.predict_raw(["请问什么时候发货"])[0].label == "neutral"
 
 
 def test_the_validation_split_is_a_fixed_fifth_of_texts() -> None:

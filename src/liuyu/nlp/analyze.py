@@ -104,7 +104,7 @@ def analyze(
     intents = _intents(plain) if options.intent else [None] * len(plain)
     extractor = EntityExtractor(items, options.competitors)
     entities = [extractor.extract(text) for text in plain] if options.entities else [[] for _ in plain]
-    aspects = tag_aspects(plain, model.predict) if options.aspects else [[] for _ in plain]
+    aspects = tag_aspects(plain, model.predict, sentiments) if options.aspects else [[] for _ in plain]
 
     insights = []
     for i, c in enumerate(cleaned):

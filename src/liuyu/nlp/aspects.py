@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from liuyu.domain.text import Aspect, Sentiment
+from liuyu.nlp.sentiment import label_for
 
 #: Aspect → keywords (simplified Chinese, matched as substrings of a clause).
 ASPECT_KEYWORDS: dict[str, tuple[str, ...]] = {
@@ -97,9 +98,35 @@ def aspect_clauses(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def tag_aspects(texts: Sequence[str], judge: Callable[[list[str]], list[Sentiment]]) -> list[list[Aspect]]:
-    """Aspects with clause-level sentiment for a batch; ``judge`` rates all clauses in one call."""
+#: Share of the whole text's score in an aspect's score (see ``tag_aspects``).
+CONTEXT_WEIGHT = 0.5
+
+#: A clause whose score is this far from 0.5 or more keeps its own verdict.
+CONFIDENT = 0.4
+
+
+def tag_aspects(
+    texts: Sequence[str],
+    judge: Callable[[list[str]], list[Sentiment]],
+    overall: Sequence[Sentiment] | None = None,
+) -> list[list[Aspect]]:
+    """Aspects with clause-level sentiment for a batch; ``judge`` rates all clauses in one call.
+
+    With ``overall`` (the sentiment of each whole text), an unsure clause (score within
+    ``CONFIDENT`` of 0.5) gets ``(1 - CONTEXT_WEIGHT) * clause + CONTEXT_WEIGHT * text``: a short
+    clause alone (服务员都是小跑状) often carries too little to judge, and the text around it helps.
+    A confident clause (物流太慢了) keeps its own verdict.
+    """
     per_text = [aspect_clauses(text) for text in texts]
     clauses = sorted({clause for pairs in per_text for _, clause in pairs})
     verdicts = dict(zip(clauses, judge(clauses), strict=True)) if clauses else {}
-    return [[Aspect(aspect, verdicts[clause].label, clause) for aspect, clause in pairs] for pairs in per_text]
+    tagged = []
+    for i, pairs in enumerate(per_text):
+        aspects = []
+        for aspect, clause in pairs:
+            score = verdicts[clause].score
+            if overall is not None and abs(score - 0.5) < CONFIDENT:
+                score = (1 - CONTEXT_WEIGHT) * score + CONTEXT_WEIGHT * overall[i].score
+            aspects.append(Aspect(aspect, label_for(score), clause))
+        tagged.append(aspects)
+    return tagged

@@ -70,7 +70,13 @@ _MAGNITUDE = {"百": 100, "千": 1000, "k": 1000, "K": 1000, "万": 10000, "w": 
 BAND = Decimal("0.10")
 
 _CN = "零〇一二两三四五六七八九十百千万"
-_NUM = rf"(?:\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[百千万kKwW](?:\d(?!\d))?)?|[{_CN}]+)"
+# Arabic with thousands separators | Arabic with an optional magnitude (1.5万, 2k, 1万2) |
+# Chinese numerals starting with a digit or 十, so that 千万别买 and 万一 are not numbers.
+_NUM = (
+    r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+    r"|\d+(?:\.\d+)?(?:[百千万kKwW](?:\d(?!\d))?)?"
+    rf"|[零〇一二两三四五六七八九十][{_CN}]*)"
+)
 _CURRENCY_BEFORE = r"(?:[¥￥]|rmb|RMB)"
 _CURRENCY_AFTER = r"(?:块钱|元钱|块|元|rmb|RMB|米(?=\W|$))"
 _UPPER = r"(?:以内|以下|之内|内)"

@@ -5,6 +5,13 @@ The model is linear over hashed binary features (character 1-4-grams and jieba w
 Platt sigmoid on top so that ``score`` is the probability that the text is positive. Only
 numpy arrays are stored, so the file does not depend on the scikit-learn version.
 
+Review corpora hold only opinions, so on its own the model calls a plain service question
+(请问有货吗) negative. An *opinion gate* fixes that: a second linear model, trained on reviews
+(opinions) against customer-service and everyday questions and requests (AFQMC, LCQMC,
+SMP2019), gives ``g`` = P(the text states an opinion), and the score becomes
+``0.5 + (p - 0.5) * g``. The gate never moves a score across 0.5, so binary accuracy is the
+same with or without it; it only pulls non-opinions into the neutral band.
+
 Neutral is the low-confidence band: ``NEUTRAL_BAND[0] < score < NEUTRAL_BAND[1]``. Texts with no
 letters at all (empty, only emoji or digits) are neutral with score 0.5.
 """
@@ -12,7 +19,6 @@ letters at all (empty, only emoji or digits) are neutral with score 0.5.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -93,6 +99,7 @@ class LinearSentimentModel:
         bias: float,
         platt: tuple[float, float] = (1.0, 0.0),
         tokenizer: JiebaTokenizer | None = None,
+        gate: tuple[np.ndarray, float] | None = None,
     ) -> None:
         self.spec = spec
         self.ratios = np.asarray(ratios, dtype=np.float32)
@@ -100,6 +107,7 @@ class LinearSentimentModel:
         self.bias = float(bias)
         self.platt = platt
         self.tokenizer = tokenizer or JiebaTokenizer()
+        self.gate = None if gate is None else (np.asarray(gate[0], dtype=np.float32), float(gate[1]))
         self._chars, self._words = spec.vectorizers()
 
     # Features -----------------------------------------------------------------------------
@@ -114,10 +122,14 @@ class LinearSentimentModel:
 
     def weighted(self, binary: sparse.csr_matrix) -> sparse.csr_matrix:
         """NB-weighted and L2-normalized features, the input of the linear model."""
-        scaled = binary.multiply(self.ratios).tocsr()
-        norms = np.sqrt(np.asarray(scaled.multiply(scaled).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return sparse.diags(1.0 / norms) @ scaled
+        return l2_normalized(binary.multiply(self.ratios).tocsr())
+
+    def opinion(self, binary: sparse.csr_matrix) -> np.ndarray:
+        """P(the text states an opinion) from the gate; 1 when the model has no gate."""
+        if self.gate is None:
+            return np.ones(binary.shape[0])
+        weights, bias = self.gate
+        return 1.0 / (1.0 + np.exp(-(l2_normalized(binary) @ weights + bias)))
 
     # Prediction ---------------------------------------------------------------------------
     def decision(self, texts: Sequence[str], words: Sequence[Sequence[str]] | None = None) -> np.ndarray:
@@ -126,10 +138,14 @@ class LinearSentimentModel:
         return self.weighted(self.binary_features(texts, words)) @ self.weights + self.bias
 
     def scores(self, texts: Sequence[str], words: Sequence[Sequence[str]] | None = None) -> np.ndarray:
-        """Probability that each cleaned, lower-cased text is positive."""
+        """Probability that each cleaned, lower-cased text is positive, pulled to 0.5 for non-opinions."""
+        if not texts:
+            return np.zeros(0)
         a, b = self.platt
-        raw = self.decision(texts, words)
+        binary = self.binary_features(texts, words)
+        raw = self.weighted(binary) @ self.weights + self.bias
         probabilities = 1.0 / (1.0 + np.exp(-(a * raw + b)))
+        probabilities = 0.5 + (probabilities - 0.5) * self.opinion(binary)
         for i, text in enumerate(texts):
             if not any(ch.isalpha() for ch in text):
                 probabilities[i] = 0.5
@@ -157,6 +173,8 @@ class LinearSentimentModel:
             "weights": self.weights.astype(np.float16),
             "bias": self.bias,
             "platt": list(self.platt),
+            "gate_weights": None if self.gate is None else self.gate[0].astype(np.float16),
+            "gate_bias": None if self.gate is None else self.gate[1],
         }
         joblib.dump(payload, path, compress=("zlib", 6))
         meta = {"format_version": FORMAT_VERSION, **metadata}
@@ -180,7 +198,12 @@ class LinearSentimentModel:
         if len(payload["weights"]) != spec.n_features or len(payload["ratios"]) != spec.n_features:
             raise ModelFileError(path, "The sentiment model file is damaged (weights do not match its feature size)")
         platt = payload["platt"]
-        return cls(spec, payload["ratios"], payload["weights"], payload["bias"], (float(platt[0]), float(platt[1])))
+        gate_weights = payload.get("gate_weights")
+        gate = None if gate_weights is None else (gate_weights, float(payload["gate_bias"]))
+        if gate is not None and len(gate_weights) != spec.n_features:
+            raise ModelFileError(path, "The sentiment model file is damaged (gate does not match its feature size)")
+        platt_pair = (float(platt[0]), float(platt[1]))
+        return cls(spec, payload["ratios"], payload["weights"], payload["bias"], platt_pair, gate=gate)
 
 
 @lru_cache(maxsize=1)
@@ -197,5 +220,7 @@ def sigmoid_fit(decisions: np.ndarray, labels: np.ndarray) -> tuple[float, float
     return float(fit.coef_[0, 0]), float(fit.intercept_[0])
 
 
-def expit(value: float) -> float:
-    return 1.0 / (1.0 + math.exp(-value))
+def l2_normalized(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return (sparse.diags(1.0 / norms) @ matrix).tocsr()

