@@ -100,3 +100,21 @@ def test_options_switch_parts_off() -> None:
     assert insight.aspects == ()
     assert insight.intent is None
     assert insight.sentiment.label in ("positive", "neutral", "negative")
+
+
+def test_the_offline_implementations_satisfy_the_text_ports() -> None:
+    from liuyu.nlp.entities import EntityExtractor as OfflineEntityExtractor
+    from liuyu.nlp.sentiment import load_builtin_sentiment_model
+    from liuyu.nlp.tokenize import JiebaTokenizer
+    from liuyu.services.ports_text import EntityExtractor, SentimentModel, TextAnalyzer, Tokenizer
+
+    assert isinstance(JiebaTokenizer(), Tokenizer)
+    assert isinstance(load_builtin_sentiment_model(), SentimentModel)
+    assert isinstance(OfflineEntityExtractor(), EntityExtractor)
+    assert isinstance(analyze, TextAnalyzer)
+
+
+def test_a_catalog_can_be_given_as_mappings_with_aliases() -> None:
+    catalog = [{"sku": "NUT-07", "name": "每日坚果", "aliases": ["坚果礼盒"]}]
+    (insight,) = analyze(["坚果礼盒收到了"], catalog=catalog)
+    assert [e.value["sku"] for e in insight.entities if e.type == "product"] == ["NUT-07"]
