@@ -9,6 +9,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from liuyu.jobs.identity_suggestions import suggest_merges
 from liuyu.matching.customers import (
+    CustomerRecord,
     customer_model,
     normalize_address,
     normalize_name,
@@ -168,3 +169,12 @@ def test_the_model_trained_without_labels_finds_most_synthetic_look_alikes_and_f
     correct = len(predicted & people.true_pairs)
     assert correct / len(predicted) >= 0.95
     assert correct / len(people.true_pairs) >= 0.75
+
+
+def test_a_workspace_of_strangers_with_nothing_to_learn_from_gets_no_suggestions() -> None:
+    strangers = [
+        CustomerRecord(i, f"顾客{i}", "浙江省", "杭州市", f"文三路{i}号", None, phones=[f"138****{i:04d}"])
+        for i in range(1, 401)
+    ]
+
+    assert score_pairs(prepare_customers(strangers), customer_model(), threshold=0.5) == []

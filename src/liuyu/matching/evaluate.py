@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from liuyu.matching.probabilistic import LinkageModel, train_linker
+from liuyu.matching.probabilistic import LinkageModel, quiet_duckdb, train_linker
 
 DATASETS = ("febrl", "fake_1000", "historical_50k")
 
@@ -89,11 +89,9 @@ def combined(results: list[LinkageResult]) -> LinkageResult:
 
 def _read_csv(path: Path, select: str) -> Any:
     """A pyarrow Table of the CSV, every column text, shaped by a DuckDB select list."""
-    import duckdb
-
     if not path.exists():
         raise FileNotFoundError(f"data set file not found: {path}")
-    con = duckdb.connect()
+    con = quiet_duckdb()
     try:
         quoted = str(path).replace("'", "''")
         return con.sql(f"SELECT {select} FROM read_csv('{quoted}', all_varchar = true, header = true)").to_arrow_table()
@@ -262,7 +260,7 @@ def _deterministic_baseline(tables: list[Any], model: LinkageModel) -> tuple[int
 
     from splink import DuckDBAPI, Linker, SettingsCreator
 
-    db_api = DuckDBAPI()
+    db_api = DuckDBAPI(quiet_duckdb())
     frames = [db_api.register(table) for table in tables]
     settings = SettingsCreator(
         link_type=model.link_type,  # type: ignore[arg-type]

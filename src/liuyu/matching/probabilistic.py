@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from splink import Linker
 
+#: Fewer pairs than this teach EM or the prior estimate nothing reliable.
+MIN_PAIRS_TO_LEARN = 50
+
 #: One table of records: rows as dicts, a dict of columns, or a pyarrow Table.
 Records = Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]] | Any
 
@@ -62,7 +65,7 @@ def train_linker(tables: Records | list[Records], model: LinkageModel, *, seed: 
     from splink import DuckDBAPI, Linker, SettingsCreator
 
     inputs = tables if isinstance(tables, list) else [tables]
-    db_api = DuckDBAPI()
+    db_api = DuckDBAPI(quiet_duckdb())
     frames = [db_api.register(table) for table in inputs]
     record_count = sum(frame.as_duckdbpyrelation().shape[0] for frame in frames)
     settings = SettingsCreator(
@@ -75,16 +78,42 @@ def train_linker(tables: Records | list[Records], model: LinkageModel, *, seed: 
         additional_columns_to_retain=model.retain_columns,
     )
     linker = Linker(frames if len(frames) > 1 else frames[0], settings, log_level=logging.ERROR)
-    if record_count >= model.min_records_to_train:
-        training = linker.training
+    if record_count < model.min_records_to_train:
+        return linker
+    training = linker.training
+    # Each step needs pairs to learn from; where there are too few, the prior stays.
+    if _pair_count(frames, model.deterministic_rules, model.link_type) >= MIN_PAIRS_TO_LEARN:
         training.estimate_probability_two_random_records_match(
             model.deterministic_rules, recall=model.deterministic_recall
         )
-        pairs = record_count * (record_count - 1) / 2
-        training.estimate_u_using_random_sampling(max_pairs=min(pairs, 1e6), seed=seed)
-        for rule in model.training_rules:
+    pairs = record_count * (record_count - 1) / 2
+    training.estimate_u_using_random_sampling(max_pairs=min(pairs, 1e6), seed=seed)
+    for rule in model.training_rules:
+        if _pair_count(frames, [rule], model.link_type) >= MIN_PAIRS_TO_LEARN:
             training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=5e6)
     return linker
+
+
+def _pair_count(frames: list[Any], rules: list[Any], link_type: str) -> int:
+    """How many pairs any of ``rules`` admits (exact count)."""
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    counts = count_comparisons_from_blocking_rules(
+        frames if len(frames) > 1 else frames[0],
+        blocking_rules=rules,
+        link_type=link_type,  # type: ignore[arg-type]
+        record_sample_proportion=1.0,
+    )
+    return int(counts[-1]["cumulative_comparison_count"]) if counts else 0
+
+
+def quiet_duckdb() -> Any:
+    """An in-memory DuckDB that does not draw progress bars over the CLI's output."""
+    import duckdb
+
+    connection = duckdb.connect()
+    connection.execute("SET enable_progress_bar = false")
+    return connection
 
 
 def _prior_match_probability(record_count: int, model: LinkageModel) -> float:
