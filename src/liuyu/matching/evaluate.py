@@ -143,10 +143,11 @@ def fake_1000_model() -> LinkageModel:
     return LinkageModel(
         link_type="dedupe_only",
         comparisons=[
-            cl.NameComparison("first_name"),
-            cl.NameComparison("surname"),
+            # Term frequencies: agreeing on a rare name or city says more than on a common one.
+            cl.NameComparison("first_name").configure(term_frequency_adjustments=True),
+            cl.NameComparison("surname").configure(term_frequency_adjustments=True),
             cl.DateOfBirthComparison("dob", input_is_string=True),
-            cl.ExactMatch("city"),
+            cl.ExactMatch("city").configure(term_frequency_adjustments=True),
             cl.EmailComparison("email"),
         ],
         prediction_rules=[
@@ -157,6 +158,9 @@ def fake_1000_model() -> LinkageModel:
             block_on("substr(first_name, 1, 2)", "substr(surname, 1, 2)"),
             block_on("city", "substr(dob, 1, 4)"),
             block_on("substr(dob, 1, 7)"),
+            block_on("substr(first_name, 1, 3)"),
+            block_on("substr(surname, 1, 3)"),
+            block_on("city", "substr(email, 1, 3)"),
         ],
         training_rules=[block_on("first_name", "surname"), block_on("dob")],
         deterministic_rules=[block_on("first_name", "dob"), block_on("email")],
