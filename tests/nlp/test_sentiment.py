@@ -11,6 +11,7 @@ import joblib
 import pytest
 
 from liuyu.nlp.sentiment import (
+    FORMAT_VERSION,
     MODEL_PATH,
     NEUTRAL_BAND,
     LinearSentimentModel,
@@ -129,7 +130,7 @@ def test_training_writes_a_model_and_its_metadata_that_reload_and_predict(tmp_pa
     model = LinearSentimentModel.load(out)
     assert model.predict_raw(["很好吃,送得快"])[0].score > model.predict_raw(["太难吃了,送得慢"])[0].score
     meta = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
-    assert meta["format_version"] == 1
+    assert meta["format_version"] == FORMAT_VERSION
     assert "validation_accuracy" in meta
     assert model.gate is not None
     assert model.predict_raw(["请问什么时候发货"])[0].label == "neutral"

@@ -43,7 +43,7 @@ __all__ = [
     "load_builtin_sentiment_model",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 MODEL_PATH = MODELS_DIR / "sentiment.joblib"
 REBUILD_COMMAND = "liuyu nlp train sentiment"
@@ -81,7 +81,6 @@ class FeatureSpec:
     def vectorizers(self) -> tuple[HashingVectorizer, HashingVectorizer]:
         common = {"n_features": self.n_features, "alternate_sign": False, "norm": None, "binary": True}
         chars = HashingVectorizer(analyzer="char", ngram_range=self.char_ngrams, lowercase=False, **common)
-        # Words are hashed with a prefix so that the word 好 and the character 好 are different features.
         words = HashingVectorizer(
             analyzer="word", token_pattern=r"\S+", ngram_range=self.word_ngrams, lowercase=False, **common
         )
@@ -115,7 +114,8 @@ class LinearSentimentModel:
         """Binary hashed n-grams of cleaned, lower-cased texts; ``words`` saves re-tokenizing."""
         if words is None:
             words = [self.tokenizer.cut(text) for text in texts]
-        joined = ["w " + " ".join(w.replace(" ", "") for w in ws) for ws in words]
+        # Words carry a "w:" prefix so that the word 好 and the character 好 are different features.
+        joined = [" ".join("w:" + w.replace(" ", "") for w in ws) for ws in words]
         matrix = self._chars.transform(texts) + self._words.transform(joined)
         matrix.data[:] = 1
         return matrix.tocsr()
@@ -132,11 +132,6 @@ class LinearSentimentModel:
         return 1.0 / (1.0 + np.exp(-(l2_normalized(binary) @ weights + bias)))
 
     # Prediction ---------------------------------------------------------------------------
-    def decision(self, texts: Sequence[str], words: Sequence[Sequence[str]] | None = None) -> np.ndarray:
-        if not texts:
-            return np.zeros(0)
-        return self.weighted(self.binary_features(texts, words)) @ self.weights + self.bias
-
     def scores(self, texts: Sequence[str], words: Sequence[Sequence[str]] | None = None) -> np.ndarray:
         """Probability that each cleaned, lower-cased text is positive, pulled to 0.5 for non-opinions."""
         if not texts:
