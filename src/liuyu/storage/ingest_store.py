@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from liuyu.domain.customers.identifiers import DEVICE_KINDS, STRONG_KINDS
 from liuyu.domain.customers.identity import CustomerNode, IdentityGraph, IdentityPolicy, IdKey, Resolution
+from liuyu.domain.customers.profile import profile_updates
 from liuyu.domain.eventlog import Event
 from liuyu.domain.orders import STATUS_OF_EVENT, Order, to_fen
 from liuyu.storage import tables as t
@@ -177,11 +178,15 @@ class SqlIngestStore:
                 t.separations.c.workspace_id == workspace_id
             )
         ).all()
+        links = self.conn.execute(
+            select(t.links.c.anchor_a, t.links.c.anchor_b).where(t.links.c.workspace_id == workspace_id)
+        ).all()
         return IdentityGraph(
             owners=owners,
             verified=verified,
             customers=nodes,
             separations=[(a, b) for a, b in separations],
+            links=[(a, b) for a, b in links],
             new_customer_id=new_customer_id,
             policy=policy,
         )
@@ -248,19 +253,28 @@ class SqlIngestStore:
             )
         for merge in res.merges:
             self.apply_merge(workspace_id, merge.winner, merge.loser)
-            self.conn.execute(
-                insert(t.merges).values(
-                    workspace_id=workspace_id,
-                    winner_id=merge.winner,
-                    loser_id=merge.loser,
-                    rule=merge.rule,
-                    evidence=merge.evidence,
-                    event_seq=merge.evidence["event"]["seq"],  # type: ignore[index]
-                    created_at=now,
-                )
-            )
+            self.record_merge(workspace_id, merge.winner, merge.loser, merge.rule, merge.evidence, now)
         if res.masked:
             self.insert_masked(workspace_id, res.masked)
+
+    def record_merge(
+        self, workspace_id: int, winner: int, loser: int, rule: str, evidence: dict[str, Any], now: datetime
+    ) -> int:
+        return int(
+            self.conn.execute(
+                insert(t.merges)
+                .values(
+                    workspace_id=workspace_id,
+                    winner_id=winner,
+                    loser_id=loser,
+                    rule=rule,
+                    evidence=evidence,
+                    event_seq=evidence["event"]["seq"],
+                    created_at=now,
+                )
+                .returning(t.merges.c.id)
+            ).scalar_one()
+        )
 
     def insert_masked(self, workspace_id: int, masked: Iterable[tuple[int, str, str]]) -> None:
         rows = [{"workspace_id": workspace_id, "customer_id": c, "kind": k, "value": v} for c, k, v in masked]
@@ -296,6 +310,21 @@ class SqlIngestStore:
                 .values(customer_id=winner)
             )
         c.execute(delete(t.customer_traits).where(t.customer_traits.c.customer_id == loser))
+        # The loser keeps only its identity; the winner's profile is folded again over both histories.
+        c.execute(update(t.customers).where(t.customers.c.id == loser).values(last_seen=None, **_NO_PROFILE))
+        history = c.execute(
+            select(
+                t.events.c.source, t.events.c.external_id, t.events.c.type, t.events.c.occurred_at, t.events.c.payload
+            )
+            .where(t.events.c.workspace_id == workspace_id, t.events.c.customer_id == winner)
+            .order_by(t.events.c.seq)
+        )
+        items = [(winner, _TraitsOnly(row.payload.get("traits") or {})) for row in history]
+        folded = profile_updates(items).get(winner, {})
+        masked = folded.pop("masked_name", None)
+        values = {field: folded.get(field) for field in _NO_PROFILE}
+        values["name"] = values["name"] or masked
+        c.execute(update(t.customers).where(t.customers.c.id == winner).values(**values))
 
     # -- orders -----------------------------------------------------------------------------
 
@@ -482,6 +511,16 @@ class SqlIngestStore:
                 for cid, row in profiles.items()
             ],
         )
+
+
+_NO_PROFILE = {"name": None, "gender": None, "province": None, "city": None, "address": None, "birthday": None}
+
+
+class _TraitsOnly:
+    """Just enough of an Event for the profile fold."""
+
+    def __init__(self, traits: dict[str, Any]) -> None:
+        self.traits = traits
 
 
 def _bind(name: str) -> Any:

@@ -205,6 +205,18 @@ separations = Table(
     Column("created_by", String(200), nullable=False),
 )
 
+links = Table(
+    "links",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("anchor_a", BigInteger, nullable=False),
+    Column("anchor_b", BigInteger, nullable=False),
+    Column("suggestion_id", BigInteger),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+
 # -- derived: orders and traits -------------------------------------------------------------
 
 orders = Table(

@@ -12,6 +12,7 @@ from liuyu.storage.imports_store import SqlImports
 from liuyu.storage.ingest_store import SqlIngestStore
 from liuyu.storage.privacy_store import SqlPrivacy
 from liuyu.storage.replay_store import SqlReplayStore
+from liuyu.storage.suggestions_store import SqlSuggestions
 
 
 class SqlUnitOfWork:
@@ -31,6 +32,7 @@ class SqlUnitOfWork:
         self.imports = SqlImports(self.conn)
         self.privacy = SqlPrivacy(self.conn)
         self.reads = SqlCustomerReads(self.conn)
+        self.suggestions = SqlSuggestions(self.conn)
         return self
 
     def __exit__(

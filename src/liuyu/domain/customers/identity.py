@@ -97,6 +97,7 @@ class IdentityGraph:
         verified: set[IdKey] | None = None,
         customers: Iterable[CustomerNode] = (),
         separations: Iterable[tuple[int, int]] = (),
+        links: Iterable[tuple[int, int]] = (),
         new_customer_id: Callable[[int], int],
         policy: IdentityPolicy | None = None,
     ) -> None:
@@ -105,6 +106,12 @@ class IdentityGraph:
         self.customers: dict[int, CustomerNode] = {c.id: c for c in customers}
         self.parent: dict[int, int] = {}
         self.separated: set[frozenset[int]] = {frozenset(pair) for pair in separations}
+        # Operator links (accepted suggestions) between anchors, applied when a replay re-creates them.
+        self.linked: dict[int, set[int]] = {}
+        for a, b in links:
+            self.linked.setdefault(a, set()).add(b)
+            self.linked.setdefault(b, set()).add(a)
+        self.by_anchor: dict[int, int] = {anchor: c.id for c in self.customers.values() for anchor in c.anchors}
         self.new_customer_id = new_customer_id
         self.policy = policy or IdentityPolicy()
 
@@ -179,7 +186,7 @@ class IdentityGraph:
                 out.conflicts.append(Conflict(target, -1, "different verified phone", event.seq))
                 target = None
         if target is None:
-            target = self._create(event, out)
+            target = self._follow_links(self._create(event, out), event, out)
 
         node = self.customers[target]
         for ident in usable:
@@ -207,8 +214,17 @@ class IdentityGraph:
     def _create(self, event: ResolvedEvent, out: Resolution) -> int:
         cid = self.new_customer_id(event.seq)
         self.customers[cid] = CustomerNode(id=cid, anchor_seq=event.seq)
+        self.by_anchor[event.seq] = cid
         out.new_customers[cid] = event.seq
         return cid
+
+    def _follow_links(self, cid: int, event: ResolvedEvent, out: Resolution) -> int:
+        """A customer re-created by a replay joins those an operator linked it to."""
+        for other_anchor in sorted(self.linked.get(event.seq, ())):
+            other = self.by_anchor.get(other_anchor)
+            if other is not None and self.root(other) != self.root(cid):
+                cid = self._try_merge(cid, other, "operator_", None, event, out, link=(other_anchor, event.seq))
+        return self.root(cid)
 
     def _oldest(self, cids: Iterable[int]) -> int:
         return min((self.root(c) for c in cids), key=lambda c: self.customers[c].anchor_seq)
@@ -222,11 +238,18 @@ class IdentityGraph:
         return None
 
     def _try_merge(
-        self, target: int, other: int, rule_prefix: str, via: Identifier, event: ResolvedEvent, out: Resolution
+        self,
+        target: int,
+        other: int,
+        rule_prefix: str,
+        via: Identifier | None,
+        event: ResolvedEvent,
+        out: Resolution,
+        link: tuple[int, int] | None = None,
     ) -> int:
         a, b = self.customers[self.root(target)], self.customers[self.root(other)]
         reason = self._blocked(a, b)
-        if reason:
+        if reason and not (link and reason == "different verified phones"):  # an operator's link overrides that rule
             out.conflicts.append(Conflict(a.id, b.id, reason, event.seq))
             return a.id
         winner, loser = (a, b) if a.anchor_seq <= b.anchor_seq else (b, a)
@@ -235,17 +258,15 @@ class IdentityGraph:
         winner.strong_count += loser.strong_count
         winner.account_count += loser.account_count
         winner.verified_phones |= loser.verified_phones
-        out.merges.append(
-            Merge(
-                winner=winner.id,
-                loser=loser.id,
-                rule=rule_prefix + via.kind,
-                evidence={
-                    "identifier": {"kind": via.kind, "value": via.value},
-                    "event": {"seq": event.seq, "source": event.source, "external_id": event.external_id},
-                },
-            )
-        )
+        evidence: dict[str, object] = {
+            "event": {"seq": event.seq, "source": event.source, "external_id": event.external_id}
+        }
+        if via is not None:
+            evidence["identifier"] = {"kind": via.kind, "value": via.value}
+        if link is not None:
+            evidence["link"] = {"anchors": list(link)}
+        rule = rule_prefix + (via.kind if via is not None else "link")
+        out.merges.append(Merge(winner=winner.id, loser=loser.id, rule=rule, evidence=evidence))
         return winner.id
 
 

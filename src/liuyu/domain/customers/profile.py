@@ -22,12 +22,16 @@ _GENDERS = {
 
 
 def profile_updates(items: Iterable[tuple[int | None, Event]]) -> dict[int, dict[str, Any]]:
-    """What each customer's profile becomes after these events (later events win).
+    """What each customer's profile becomes after these events, taken in log order (later events win).
 
-    A masked value (``张**``) is offered as ``masked_name`` and is only used while no real name is known.
+    Log order, not event time, so that folding batch by batch gives the same result as folding the
+    whole log at once (rebuilds compare equal). A masked value (``张**``) is offered as
+    ``masked_name`` (the first one seen) and is only used while no real name is known.
     """
     out: dict[int, dict[str, Any]] = {}
-    for cid, event in sorted((i for i in items if i[0] is not None), key=lambda i: i[1].occurred_at):
+    for cid, event in items:
+        if cid is None:
+            continue
         traits = event.traits
         if not traits:
             continue
@@ -43,7 +47,7 @@ def profile_updates(items: Iterable[tuple[int | None, Event]]) -> dict[int, dict
                     continue
             if looks_masked(value):
                 if name == "name":
-                    row["masked_name"] = value
+                    row.setdefault("masked_name", value)
                 continue
             row[name] = value
     return out
