@@ -37,3 +37,32 @@ def test_every_endpoint_refuses_another_workspaces_customer(api: Api) -> None:
 def test_no_key_no_data(api: Api) -> None:
     assert api.client.get("/api/v1/stats").status_code == 401
     assert api.client.get("/api/v1/stats", headers={"Authorization": "Bearer ly_nope_nope"}).status_code == 401
+
+
+def test_suggestions_of_another_workspace_cannot_be_decided(api: Api) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from liuyu.storage import tables as t
+
+    with api.engine.begin() as conn:  # type: ignore[attr-defined]
+        sid = conn.execute(
+            insert(t.merge_suggestions)
+            .values(
+                workspace_id=api.qimu.id,
+                customer_a=1,
+                customer_b=2,
+                probability=0.95,
+                evidence={},
+                status="pending",
+                created_at=datetime.now(UTC),
+            )
+            .returning(t.merge_suggestions.c.id)
+        ).scalar_one()
+    theirs = api.headers(api.other.admin_key)
+    assert api.client.get("/api/v1/suggestions", headers=theirs).json() == {"suggestions": []}
+    assert api.client.post(f"/api/v1/suggestions/{sid}/accept", headers=theirs).status_code == 404
+    assert api.client.post(f"/api/v1/suggestions/{sid}/reject", headers=theirs).status_code == 404
+    mine = api.client.get("/api/v1/suggestions", headers=api.headers(api.qimu.admin_key)).json()
+    assert [s["id"] for s in mine["suggestions"]] == [sid]

@@ -8,7 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from liuyu.api.routes import customers, events
+from liuyu.api import log_masking
+from liuyu.api.routes import customers, events, suggestions
 from liuyu.bootstrap import Container, build
 from liuyu.domain.errors import Conflict, InvalidInput, LiuyuError, NotFound, PermissionDenied
 
@@ -22,6 +23,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         description="Customer micro-circulation platform: events, identities, customers.",
     )
     app.state.container = container or build()
+    log_masking.install()
 
     @app.exception_handler(LiuyuError)
     async def liuyu_error(_request: Request, exc: LiuyuError) -> JSONResponse:
@@ -46,6 +48,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(events.router)
     app.include_router(events.segment)
     app.include_router(customers.router)
+    app.include_router(suggestions.router)
     from liuyu.console.routes import mount_console
 
     mount_console(app)

@@ -8,6 +8,7 @@ from liuyu.cli.common import WorkspaceOption, console, container, friendly_error
 from liuyu.domain.customers.identity import IdentityPolicy
 from liuyu.services import privacy
 from liuyu.services.identity import unmerge as unmerge_merge
+from liuyu.services.suggestions import accept_suggestion, reject_suggestion
 from liuyu.storage import tables as t
 from liuyu.storage.customer_queries import customer_360, customer_summaries, find_customers
 from liuyu.storage.uow import SqlUnitOfWork
@@ -101,3 +102,69 @@ def erase(customer_id: int, workspace: str | None = WorkspaceOption, yes: bool =
         privacy.erase_customer(uow, ws, customer_id, actor="cli")
         uow.commit()
     console.print(f"Customer {customer_id} erased.")
+
+
+@app.command()
+@friendly_errors
+def suggest(
+    workspace: str | None = WorkspaceOption,
+    threshold: float = typer.Option(0.9, help="Match probability from which a pair is suggested."),
+) -> None:
+    """Score look-alike customers (Splink) and store merge suggestions for review; never merges."""
+    from liuyu.jobs.identity_suggestions import suggest_merges
+
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    count = suggest_merges(c.engine, ws, threshold=threshold)
+    console.print(f"{count:,} pending merge suggestions.")
+
+
+@app.command()
+@friendly_errors
+def suggestions(
+    workspace: str | None = WorkspaceOption,
+    status: str = typer.Option("pending"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List merge suggestions."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        rows = uow.suggestions.list(ws, status)
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        console.print(f"{row['id']:>6}  {row['customer_a']} ~ {row['customer_b']}  p={row['probability']:.3f}")
+
+
+@app.command()
+@friendly_errors
+def accept(
+    suggestion_id: int,
+    workspace: str | None = WorkspaceOption,
+    actor: str = typer.Option("cli", help="Who decides (for the audit log)."),
+) -> None:
+    """Accept a merge suggestion: the two customers become one (undo with `unmerge`)."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        result = accept_suggestion(uow, ws, suggestion_id, actor=actor)
+        uow.commit()
+    console.print(f"Suggestion {suggestion_id} accepted (merge {result['merge_id']}).")
+
+
+@app.command()
+@friendly_errors
+def reject(
+    suggestion_id: int,
+    workspace: str | None = WorkspaceOption,
+    actor: str = typer.Option("cli", help="Who decides (for the audit log)."),
+) -> None:
+    """Reject a merge suggestion."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        reject_suggestion(uow, ws, suggestion_id, actor=actor)
+        uow.commit()
+    console.print(f"Suggestion {suggestion_id} rejected.")
