@@ -59,7 +59,7 @@ def demo(
             task = progress.add_task(f"Loading the demo brand ({people:,} people)", total=None)
             while batch := list(itertools.islice(stream, 5000)):
                 with SqlUnitOfWork(c.engine) as uow:
-                    report.add(ingest_events(uow.ingest, ws, batch, policy=policy))
+                    report.add(ingest_events(uow.ingest, ws, batch, policy=policy, projections=uow.projections()))
                     uow.commit()
                 progress.advance(task, len(batch))
         elapsed = time.perf_counter() - started

@@ -50,6 +50,8 @@ def unmerge(
     replay.clear_component(workspace_id, members)
     events = [item for batch in replay.events(workspace_id, customer_id=root) for item in batch]
     touched = _replay(uow, workspace_id, events, anchors, policy or IdentityPolicy(), now, graph=None)
+    for projection in uow.projections():
+        projection.reassigned(workspace_id, touched | set(members))
     uow.accounts.audit(
         workspace_id,
         actor,
@@ -76,6 +78,8 @@ def rebuild(
         uow.ingest.lock_workspace(workspace_id)
         anchors = uow.replay.anchors(workspace_id)
         uow.replay.clear_workspace(workspace_id)
+        for projection in uow.projections():
+            projection.clear(workspace_id)
         events = [item for batch in uow.replay.events(workspace_id) for item in batch]
         graph: IdentityGraph | None = None
         done = 0
@@ -122,7 +126,8 @@ def _replay_batch(
         allocate = uow.ingest.customer_id_allocator()
         graph = uow.ingest.load_graph(workspace_id, set(), policy, _id_for(anchors, allocate))
     known = uow.replay.existing_customers(list(anchors.values()))
-    rows, winners = resolve_identities(uow.ingest, workspace_id, graph, items, now, IngestReport(), existing=known)
+    rows, merges = resolve_identities(uow.ingest, workspace_id, graph, items, now, IngestReport(), existing=known)
+    winners = {winner for winner, _ in merges}
     uow.replay.assign_events({seq: cid for seq, _, cid in rows})
     owners = {(e.order.platform, e.order.order_id): cid for _, e, cid in rows if e.order is not None}
     if orders_kept:
@@ -130,7 +135,7 @@ def _replay_batch(
         uow.ingest.update_profiles(profile_updates((cid, e) for _, e, cid in rows))
         uow.ingest.refresh_traits(workspace_id, {cid for _, _, cid in rows if cid is not None} | winners)
     else:
-        project(uow.ingest, workspace_id, rows, winners)
+        project(uow.ingest, workspace_id, rows, winners, uow.projections(), merges)
     if touched is not None:
         touched.update(cid for _, _, cid in rows if cid is not None)
     return graph

@@ -78,7 +78,14 @@ def run_import(
     def flush() -> None:
         nonlocal pending_events, pending_rejects, rows_in_batch
         with uow_factory() as uow:
-            report = ingest_events(uow.ingest, workspace_id, pending_events, policy=policy, import_id=summary.import_id)
+            report = ingest_events(
+                uow.ingest,
+                workspace_id,
+                pending_events,
+                policy=policy,
+                import_id=summary.import_id,
+                projections=uow.projections(),
+            )
             uow.imports.reject(workspace_id, pending_rejects, datetime.now(UTC))
             uow.commit()
         summary.stored += report.stored

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from liuyu.domain.customers.identity import IdentityGraph, IdentityPolicy, ResolvedEvent
 from liuyu.domain.customers.profile import profile_updates
 from liuyu.domain.eventlog import Event
-from liuyu.services.ports import IngestStore
+from liuyu.services.ports import IngestStore, Projection
 
 
 @dataclass
@@ -39,6 +39,7 @@ def ingest_events(
     policy: IdentityPolicy | None = None,
     import_id: int | None = None,
     now: datetime | None = None,
+    projections: Sequence[Projection] = (),
 ) -> IngestReport:
     """Store the new events of a batch and bring every derived table up to date with them."""
     now = now or datetime.now(UTC)
@@ -65,9 +66,9 @@ def ingest_events(
     allocate = store.customer_id_allocator()
     keys = {i.key for e in new for i in e.identifiers if not i.masked}
     graph = store.load_graph(workspace_id, keys, policy, lambda _seq: allocate())
-    rows, winners = resolve_identities(store, workspace_id, graph, list(zip(seqs, new, strict=True)), now, report)
+    rows, merges = resolve_identities(store, workspace_id, graph, list(zip(seqs, new, strict=True)), now, report)
     store.append_events(workspace_id, rows, now, import_id)
-    project(store, workspace_id, rows, winners)
+    project(store, workspace_id, rows, {winner for winner, _ in merges}, projections, merges)
     return report
 
 
@@ -82,7 +83,7 @@ def resolve_identities(
 ) -> tuple[list[tuple[int, Event, int | None]], set[int]]:
     """Resolve a batch against the graph and write the identity changes.
 
-    Returns (seq, event, customer) rows and the customers that absorbed others in this batch.
+    Returns (seq, event, customer) rows and the (winner, loser) merges of this batch.
     ``existing`` names customers a replay re-creates by anchor: their rows are there already.
     """
     resolution = graph.resolve(
@@ -95,12 +96,24 @@ def resolve_identities(
     report.merges += len(resolution.merges)
     report.conflicts += len(resolution.conflicts)
     rows = [(seq, e, resolution.assignments.get(seq)) for seq, e in items]
-    return rows, {m.winner for m in resolution.merges}
+    return rows, [(m.winner, m.loser) for m in resolution.merges]
 
 
-def project(store: IngestStore, workspace_id: int, rows: list[tuple[int, Event, int | None]], also: set[int]) -> None:
-    """Orders, profiles and traits for the customers a batch touched (and ``also`` these)."""
+def project(
+    store: IngestStore,
+    workspace_id: int,
+    rows: list[tuple[int, Event, int | None]],
+    also: set[int],
+    projections: Sequence[Projection] = (),
+    merges: Sequence[tuple[int, int]] = (),
+) -> None:
+    """Orders, profiles and traits for the customers a batch touched (and ``also`` these), then the
+    registered projections."""
     moved = store.project_orders(workspace_id, rows)
     store.update_profiles(profile_updates((cid, e) for _, e, cid in rows))
     affected = {cid for _, _, cid in rows if cid is not None} | moved | also
     store.refresh_traits(workspace_id, affected)
+    for projection in projections:
+        if merges:
+            projection.merged(workspace_id, merges)
+        projection.apply(workspace_id, rows)

@@ -33,3 +33,21 @@ class IngestStore(Protocol):
     def project_orders(self, workspace_id: int, items: Sequence[tuple[int, Event, int | None]]) -> set[int]: ...
     def refresh_traits(self, workspace_id: int, customer_ids: set[int]) -> None: ...
     def update_profiles(self, profiles: dict[int, dict[str, Any]]) -> None: ...
+
+
+class Projection(Protocol):
+    """A derived view kept current from the event log beside the customer tables (e.g. the points
+    ledger). Registered in ``liuyu.storage.projections``; it runs inside the ingest transaction,
+    and ``liuyu rebuild`` clears it and replays the whole log through it."""
+
+    def apply(self, workspace_id: int, rows: Sequence[tuple[int, Event, int | None]]) -> None:
+        """New events of a batch, with the customer each now belongs to."""
+
+    def merged(self, workspace_id: int, merges: Sequence[tuple[int, int]]) -> None:
+        """(winner, loser) pairs merged in this batch: move what the loser had to the winner."""
+
+    def reassigned(self, workspace_id: int, customer_ids: set[int]) -> None:
+        """An unmerge moved events between these customers: recompute them from their events."""
+
+    def clear(self, workspace_id: int) -> None:
+        """Forget everything of the workspace before a rebuild."""

@@ -6,11 +6,13 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from liuyu.services.ports import Projection
 from liuyu.storage.accounts import SqlAccounts
 from liuyu.storage.customer_queries import SqlCustomerReads
 from liuyu.storage.imports_store import SqlImports
 from liuyu.storage.ingest_store import SqlIngestStore
 from liuyu.storage.privacy_store import SqlPrivacy
+from liuyu.storage.projections import PROJECTIONS
 from liuyu.storage.replay_store import SqlReplayStore
 from liuyu.storage.suggestions_store import SqlSuggestions
 
@@ -41,6 +43,10 @@ class SqlUnitOfWork:
         if self._tx.is_active:
             self._tx.rollback()
         self.conn.close()
+
+    def projections(self) -> list[Projection]:
+        """The registered projections, bound to this unit of work's connection."""
+        return [factory(self.conn) for factory in PROJECTIONS]
 
     def commit(self) -> None:
         self._tx.commit()

@@ -41,7 +41,9 @@ def _store(container: Any, principal: Any, events: list[Event], rejected: list[d
     if events:
         policy = IdentityPolicy(protect_verified_phones=container.settings.protect_verified_phones)
         with SqlUnitOfWork(container.engine) as uow:
-            report = ingest_events(uow.ingest, principal.workspace_id, events, policy=policy)
+            report = ingest_events(
+                uow.ingest, principal.workspace_id, events, policy=policy, projections=uow.projections()
+            )
             uow.commit()
         stored, duplicate = report.stored, report.duplicate
     return {"received": len(events) + len(rejected), "stored": stored, "duplicate": duplicate, "rejected": rejected}

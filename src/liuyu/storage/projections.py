@@ -1,0 +1,15 @@
+"""The projections kept beside the customer tables, in the order they run (see services.ports.Projection).
+
+Each entry takes the unit of work's connection and returns a Projection bound to it. Add a line
+here to register one; ingestion, rebuild and unmerge then keep it current.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection
+
+from liuyu.services.ports import Projection
+
+PROJECTIONS: list[Callable[[Connection], Projection]] = []
