@@ -55,6 +55,10 @@ def render(
     return HTMLResponse(html, status_code=status)
 
 
+def mount_area_pages(app: FastAPI) -> None:
+    """Each area's console pages (console/<area>_routes.py); one call a line."""
+
+
 def _principal(request: Request) -> Principal | None:
     return principal_from_request(request, request.app.state.container)
 
@@ -65,6 +69,7 @@ def _login_redirect(request: Request) -> RedirectResponse:
 
 def mount_console(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    mount_area_pages(app)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

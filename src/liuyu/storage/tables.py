@@ -371,3 +371,6 @@ DERIVED_TABLES = (
     identifiers,
     customers,
 )
+
+# -- area tables: each area keeps its tables in its own module on the same metadata; one import a line.
+from liuyu.storage import area_tables  # noqa: E402, F401  (placeholder module: keeps this block's shape)
