@@ -118,3 +118,22 @@ def test_a_catalog_can_be_given_as_mappings_with_aliases() -> None:
     catalog = [{"sku": "NUT-07", "name": "每日坚果", "aliases": ["坚果礼盒"]}]
     (insight,) = analyze(["坚果礼盒收到了"], catalog=catalog)
     assert [e.value["sku"] for e in insight.entities if e.type == "product"] == ["NUT-07"]
+
+
+def test_intent_predictions_may_also_be_objects_with_a_label_and_a_confidence(
+    monkeypatch: pytest.MonkeyPatch, no_intent_cache: None
+) -> None:
+    class Prediction:
+        label = "return_refund"
+        confidence = 0.8
+
+    class Refunds:
+        def predict(self, texts: list[str]) -> list[Prediction]:
+            return [Prediction() for _ in texts]
+
+    fake = types.ModuleType("liuyu.nlp.intent")
+    fake.load_builtin_intent_classifier = Refunds  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "liuyu.nlp.intent", fake)
+    (insight,) = analyze(["我要退款"])
+    assert insight.intent is not None
+    assert (insight.intent.label, insight.intent.score) == ("return_refund", 0.8)

@@ -76,11 +76,22 @@ def intent_classifier() -> Any | None:
         return None
 
 
+def _as_intent(prediction: Any) -> Intent:
+    """The contract is a ``(label, probability)`` pair; an object with ``label`` and a score works too."""
+    if isinstance(prediction, tuple):
+        label, score = prediction
+        return Intent(str(label), float(score))
+    score = next(
+        (getattr(prediction, name) for name in ("probability", "score", "confidence") if hasattr(prediction, name)), 0.0
+    )
+    return Intent(str(prediction.label), float(score))
+
+
 def _intents(texts: list[str]) -> list[Intent | None]:
     classifier = intent_classifier()
     if classifier is None:
         return [None] * len(texts)
-    return [Intent(str(label), float(score)) for label, score in classifier.predict(texts)]
+    return [_as_intent(prediction) for prediction in classifier.predict(texts)]
 
 
 def analyze(
