@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from liuyu.domain.customers.identifiers import DEVICE_KINDS, STRONG_KINDS
@@ -19,7 +19,7 @@ from liuyu.domain.orders import STATUS_OF_EVENT, Order, to_fen
 from liuyu.storage import tables as t
 from liuyu.storage.codec import event_to_payload
 
-CHUNK = 500  # bound on bound parameters per IN list
+CHUNK = 2000  # bound on bound parameters per IN list (SQLite allows 32,766)
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -147,6 +147,26 @@ class SqlIngestStore:
         marks = ", ".join("?" for _ in columns)
         raw.executemany(f"INSERT INTO events ({', '.join(columns)}) VALUES ({marks})", values)
 
+    def _by_pairs(
+        self,
+        table: t.Table,
+        first: Any,
+        second: Any,
+        pairs: set[tuple[str, str]],
+        workspace_id: int,
+        columns: tuple[Any, ...],
+    ) -> Iterable[Any]:
+        """Rows whose (first, second) is among ``pairs``: one IN list per first value, so both
+        databases use the (workspace, first, second) index."""
+        grouped: dict[str, list[str]] = defaultdict(list)
+        for a, b in pairs:
+            grouped[a].append(b)
+        for a, values in grouped.items():
+            for part in chunks(sorted(values)):
+                yield from self.conn.execute(
+                    select(*columns).where(table.c.workspace_id == workspace_id, first == a, second.in_(list(part)))
+                )
+
     # -- identity ---------------------------------------------------------------------------
 
     def load_graph(
@@ -159,19 +179,17 @@ class SqlIngestStore:
         """Load the identifiers a batch mentions, and the customers that own them."""
         owners: dict[IdKey, int] = {}
         verified: set[IdKey] = set()
-        key_list = sorted(keys)
-        for part in chunks(key_list):
-            rows = self.conn.execute(
-                select(
-                    t.identifiers.c.kind, t.identifiers.c.value, t.identifiers.c.customer_id, t.identifiers.c.verified
-                )
-                .where(t.identifiers.c.workspace_id == workspace_id)
-                .where(tuple_(t.identifiers.c.kind, t.identifiers.c.value).in_(list(part)))
-            )
-            for kind, value, cid, is_verified in rows:
-                owners[(kind, value)] = cid
-                if is_verified:
-                    verified.add((kind, value))
+        for kind, value, cid, is_verified in self._by_pairs(
+            t.identifiers,
+            t.identifiers.c.kind,
+            t.identifiers.c.value,
+            keys,
+            workspace_id,
+            (t.identifiers.c.kind, t.identifiers.c.value, t.identifiers.c.customer_id, t.identifiers.c.verified),
+        ):
+            owners[(kind, value)] = cid
+            if is_verified:
+                verified.add((kind, value))
         nodes = self.load_nodes(workspace_id, set(owners.values()))
         separations = self.conn.execute(
             select(t.separations.c.anchor_a, t.separations.c.anchor_b).where(
@@ -338,14 +356,10 @@ class SqlIngestStore:
             return set()
         keys = sorted({(e.order.platform, e.order.order_id) for _, e, _ in snapshots})  # type: ignore[union-attr]
         existing: dict[tuple[str, str], dict[str, Any]] = {}
-        for part in chunks(keys):
-            rows = self.conn.execute(
-                select(t.orders)
-                .where(t.orders.c.workspace_id == workspace_id)
-                .where(tuple_(t.orders.c.platform, t.orders.c.order_id).in_(list(part)))
-            ).mappings()
-            for row in rows:
-                existing[(row["platform"], row["order_id"])] = dict(row)
+        for row in self._by_pairs(
+            t.orders, t.orders.c.platform, t.orders.c.order_id, set(keys), workspace_id, tuple(t.orders.columns)
+        ):
+            existing[(row.platform, row.order_id)] = dict(row._mapping)
         state: dict[tuple[str, str], dict[str, Any]] = {}
         lines: dict[tuple[str, str], Order] = {}
         history: list[dict[str, Any]] = []
