@@ -71,3 +71,11 @@ def test_agents_see_phones_masked_and_admins_see_them_whole(api: Api) -> None:
     admin_view = api.client.get(f"/api/v1/customers/{cid}", headers=api.headers(api.qimu.admin_key)).json()
     assert {i["value"] for i in agent_view["identifiers"] if i["kind"] == "phone"} == {"138****8000"}
     assert {i["value"] for i in admin_view["identifiers"] if i["kind"] == "phone"} == {"+8613800138000"}
+
+
+def test_the_openapi_spec_documents_the_event_bodies(api: Api) -> None:
+    spec = api.client.get("/openapi.json").json()
+    body = spec["paths"]["/api/v1/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["oneOf"][0] == {"$ref": "#/components/schemas/EventIn"}
+    assert "identifiers" in spec["components"]["schemas"]["EventIn"]["properties"]
+    assert "messageId" in str(spec["paths"]["/v1/batch"]["post"]["requestBody"])
