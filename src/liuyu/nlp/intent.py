@@ -37,6 +37,10 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
+# Scale of the e5 vector against the TF-IDF blocks (each has unit norm). Chosen on CLINC150 val,
+# our Banking77 validation part and 5-fold cross-validation of the Chinese training set (never on
+# the Chinese test set): 2 -> 3 gains about 0.3 points on CLINC150, beyond 3 nothing is stable.
+DEFAULT_EMBEDDING_WEIGHT = 3.0
 BUILTIN_MODEL = Path(__file__).parent / "models" / "intent_zh.joblib"
 REBUILD_INTENT = "liuyu nlp train-intent --out {path}"
 _DATA = "liuyu.nlp.data.intents"
@@ -65,7 +69,9 @@ def _words(text: str) -> list[str]:
 class IntentClassifierModel:
     """A trained classifier; ``predict`` never raises on text, however odd."""
 
-    def __init__(self, use_embeddings: bool = False, c: float = 1.0, embedding_weight: float = 1.0) -> None:
+    def __init__(
+        self, use_embeddings: bool = False, c: float = 1.0, embedding_weight: float = DEFAULT_EMBEDDING_WEIGHT
+    ) -> None:
         self.use_embeddings = use_embeddings
         self.c = c
         self.embedding_weight = embedding_weight
