@@ -13,6 +13,7 @@ from liuyu.cli import (
 )
 from liuyu.cli import eval as eval_cli
 from liuyu.cli import nlp as nlp_cli
+from liuyu.cli import segments as segments_cli
 
 app = typer.Typer(help="liuyu: the customer micro-circulation platform.", no_args_is_help=True)
 app.command("init")(admin.init)
@@ -27,6 +28,7 @@ app.add_typer(admin.users_app, name="users")
 app.add_typer(customers.app, name="customers")
 app.add_typer(eval_cli.register(), name="eval")
 app.add_typer(nlp_cli.app, name="nlp")
+app.add_typer(segments_cli.app, name="segments")
 
 
 @app.callback()

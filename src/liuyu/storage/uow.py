@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine
 from liuyu.services.ports import Projection
 from liuyu.storage.accounts import SqlAccounts
 from liuyu.storage.customer_queries import SqlCustomerReads
+from liuyu.storage.engagement_store import SqlEngagement
 from liuyu.storage.imports_store import SqlImports
 from liuyu.storage.ingest_store import SqlIngestStore
 from liuyu.storage.privacy_store import SqlPrivacy
@@ -35,6 +36,7 @@ class SqlUnitOfWork:
         self.privacy = SqlPrivacy(self.conn)
         self.reads = SqlCustomerReads(self.conn)
         self.suggestions = SqlSuggestions(self.conn)
+        self.engagement = SqlEngagement(self.conn)
         return self
 
     def __exit__(

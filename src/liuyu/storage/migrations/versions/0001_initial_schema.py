@@ -286,6 +286,56 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("workspace_id", "origin", name=op.f("pk_rejections")),
     )
     op.create_table(
+        "saved_segments",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("expression", sa.Text(), nullable=False),
+        sa.Column(
+            "expression_json",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("tag", sa.String(length=100), nullable=True),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created_at", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("member_count", sa.Integer(), nullable=False),
+        sa.Column("refreshed_at", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_saved_segments_workspace_id_workspaces")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_saved_segments")),
+        sa.UniqueConstraint("workspace_id", "name", name="uq_saved_segments_name"),
+    )
+    op.create_table(
+        "segment_changes",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("segment_id", sa.BigInteger(), nullable=False),
+        sa.Column("customer_id", sa.BigInteger(), nullable=False),
+        sa.Column("change", sa.String(length=8), nullable=False),
+        sa.Column("at", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_segment_changes_workspace_id_workspaces")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_segment_changes")),
+    )
+    with op.batch_alter_table("segment_changes", schema=None) as batch_op:
+        batch_op.create_index("ix_segment_changes_segment", ["workspace_id", "segment_id", "at"], unique=False)
+
+    op.create_table(
+        "segment_members",
+        sa.Column("workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("segment_id", sa.BigInteger(), nullable=False),
+        sa.Column("customer_id", sa.BigInteger(), nullable=False),
+        sa.Column("entered_at", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_segment_members_workspace_id_workspaces")
+        ),
+        sa.PrimaryKeyConstraint("segment_id", "customer_id", name=op.f("pk_segment_members")),
+    )
+    op.create_table(
         "separations",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -360,6 +410,12 @@ def downgrade() -> None:
     op.drop_table("order_lines")
     op.drop_table("users")
     op.drop_table("separations")
+    op.drop_table("segment_members")
+    with op.batch_alter_table("segment_changes", schema=None) as batch_op:
+        batch_op.drop_index("ix_segment_changes_segment")
+
+    op.drop_table("segment_changes")
+    op.drop_table("saved_segments")
     op.drop_table("rejections")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("ix_orders_customer")

@@ -1,0 +1,146 @@
+"""``liuyu segments count|preview|save|list|export|why|refresh`` and ``liuyu tags add|remove|list``."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+
+import typer
+
+from liuyu.cli.common import WorkspaceOption, console, container, friendly_errors, print_json, resolve_workspace
+from liuyu.domain.engagement.segment import Node, SegmentSyntaxError, from_json
+from liuyu.services import engagement
+from liuyu.storage import segments as sql_segments
+from liuyu.storage.uow import SqlUnitOfWork
+
+app = typer.Typer(help="Count, preview, save, export and refresh segments.", no_args_is_help=True)
+
+EXPORT_COLUMNS = ("id", "name", "province", "city", "order_count", "total_spent", "last_order_at", "entered_at")
+
+
+def _tree(expression: str) -> Node:
+    """Parse, showing a caret under a typing mistake before the error line."""
+    try:
+        return engagement.read_expression(expression)
+    except SegmentSyntaxError as exc:
+        console.print(exc.pointer(), markup=False, highlight=False)
+        raise
+
+
+@app.command()
+@friendly_errors
+def count(expression: str, workspace: str | None = WorkspaceOption) -> None:
+    """How many live customers match EXPRESSION now."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    typer.echo(sql_segments.count(c.engine, ws, _tree(expression)))
+
+
+@app.command()
+@friendly_errors
+def preview(
+    expression: str,
+    workspace: str | None = WorkspaceOption,
+    limit: int = typer.Option(20, min=1, max=1000),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The count and the first members of EXPRESSION."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    tree = _tree(expression)
+    total = sql_segments.count(c.engine, ws, tree)
+    rows = sql_segments.preview(c.engine, ws, tree, limit=limit)
+    if as_json:
+        print_json({"count": total, "rows": rows})
+        return
+    console.print(f"[bold]{total}[/bold] customers")
+    for row in rows:
+        console.print(
+            f"{row['id']:>8}  {row['name'] or '-':<10} {row['city'] or '-':<6} orders {row['order_count']:>3} "
+            f"spent ¥{row['total_spent']:>10}"
+        )
+
+
+@app.command()
+@friendly_errors
+def save(
+    name: str,
+    expression: str,
+    workspace: str | None = WorkspaceOption,
+    tag: str | None = typer.Option(None, help="Tag the members with this (source rule)."),
+    actor: str = typer.Option("cli", help="Who saves it."),
+) -> None:
+    """Save EXPRESSION as segment NAME and compute its members."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    tree = _tree(expression)
+    with SqlUnitOfWork(c.engine) as uow:
+        saved = engagement.save_segment(uow, ws, name=name, tree=tree, actor=actor, tag=tag)
+        uow.commit()
+    console.print(f"Saved segment {saved['id']} {saved['name']!r}: {saved['member_count']} members.")
+
+
+@app.command("list")
+@friendly_errors
+def list_segments(workspace: str | None = WorkspaceOption, as_json: bool = typer.Option(False, "--json")) -> None:
+    """The saved segments with their member counts."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        found = uow.engagement.segments(ws)
+    if as_json:
+        print_json(found)
+        return
+    for seg in found:
+        console.print(f"{seg['id']:>5}  {seg['name']:<20} {seg['member_count']:>8}  {seg['expression']}", markup=False)
+
+
+@app.command()
+@friendly_errors
+def refresh(workspace: str | None = WorkspaceOption, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Recompute every saved segment, recording who entered and who left."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        results = engagement.refresh_segments(uow, ws)
+        uow.commit()
+    if as_json:
+        print_json([{k: r[k] for k in ("id", "name", "member_count", "entered", "exited")} for r in results])
+        return
+    for r in results:
+        console.print(f"{r['name']}: {r['member_count']} members (+{r['entered']} -{r['exited']})", markup=False)
+
+
+@app.command()
+@friendly_errors
+def export(
+    segment_id: int,
+    workspace: str | None = WorkspaceOption,
+    output: Path | None = typer.Option(None, "--output", "-o", help="CSV file to write (default: standard output)."),
+) -> None:
+    """Write the members of a saved segment as CSV, one row per customer."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        uow.engagement.segment(ws, segment_id)  # a missing segment fails before any file is written
+        with output.open("w", newline="", encoding="utf-8") if output else nullcontext(sys.stdout) as f:
+            writer = csv.DictWriter(f, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            after = 0
+            while rows := uow.engagement.members(ws, segment_id, after=after, limit=5000):
+                writer.writerows(rows)
+                after = rows[-1]["id"]
+
+
+@app.command()
+@friendly_errors
+def why(segment_id: int, customer_id: int, workspace: str | None = WorkspaceOption) -> None:
+    """Why a customer is in a saved segment or not: every clause with the customer's value."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        segment = uow.engagement.segment(ws, segment_id)
+    explanation = sql_segments.explain_customer(c.engine, ws, customer_id, from_json(segment["expression_json"]))
+    console.print("\n".join(explanation.lines()), markup=False, highlight=False)

@@ -1,0 +1,48 @@
+"""Engagement tables: saved segments, who is in each, and when people entered or left.
+
+Memberships are derived: ``liuyu segments refresh`` recomputes them from the segment expressions.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+
+from liuyu.storage.tables import Id, JsonType, UTCDateTime, metadata
+
+saved_segments = Table(
+    "saved_segments",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("expression", Text, nullable=False),  # canonical text (to_text)
+    Column("expression_json", JsonType, nullable=False),  # the builder's form (to_json)
+    Column("tag", String(100)),  # when set, members carry this tag (source "rule")
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("member_count", Integer, nullable=False, default=0),
+    Column("refreshed_at", UTCDateTime),
+    UniqueConstraint("workspace_id", "name", name="uq_saved_segments_name"),
+)
+
+segment_members = Table(
+    "segment_members",
+    metadata,
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("segment_id", BigInteger, primary_key=True),
+    Column("customer_id", BigInteger, primary_key=True),
+    Column("entered_at", UTCDateTime, nullable=False),
+)
+
+segment_changes = Table(
+    "segment_changes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("segment_id", BigInteger, nullable=False),
+    Column("customer_id", BigInteger, nullable=False),
+    Column("change", String(8), nullable=False),  # entered | exited
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_segment_changes_segment", "workspace_id", "segment_id", "at"),
+)
