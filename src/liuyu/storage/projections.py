@@ -11,5 +11,6 @@ from collections.abc import Callable
 from sqlalchemy import Connection
 
 from liuyu.services.ports import Projection
+from liuyu.storage.loyalty_store import LoyaltyProjection
 
-PROJECTIONS: list[Callable[[Connection], Projection]] = []
+PROJECTIONS: list[Callable[[Connection], Projection]] = [LoyaltyProjection]

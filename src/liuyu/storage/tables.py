@@ -375,3 +375,4 @@ DERIVED_TABLES = (
 # -- area tables: each area keeps its tables in its own module on the same metadata; one import a line.
 from liuyu.storage import area_tables  # noqa: E402, F401  (placeholder module: keeps this block's shape)
 from liuyu.storage import engagement_tables  # noqa: E402, F401
+from liuyu.storage import loyalty_tables  # noqa: E402, F401

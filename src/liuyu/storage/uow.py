@@ -12,6 +12,7 @@ from liuyu.storage.customer_queries import SqlCustomerReads
 from liuyu.storage.engagement_store import SqlEngagement
 from liuyu.storage.imports_store import SqlImports
 from liuyu.storage.ingest_store import SqlIngestStore
+from liuyu.storage.loyalty_store import SqlLoyalty
 from liuyu.storage.privacy_store import SqlPrivacy
 from liuyu.storage.projections import PROJECTIONS
 from liuyu.storage.replay_store import SqlReplayStore
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
         self.privacy = SqlPrivacy(self.conn)
         self.reads = SqlCustomerReads(self.conn)
         self.suggestions = SqlSuggestions(self.conn)
+        self.loyalty = SqlLoyalty(self.conn)
         self.engagement = SqlEngagement(self.conn)
         return self
 

@@ -1,0 +1,332 @@
+"""The member center's use cases: the program as data, loyalty facts from the event log, replaying them.
+
+Storage keeps two kinds of loyalty facts, in one ordered list per workspace:
+
+- *derived* facts, made from events (order paid, refunded, completed; merges and unmerges of the
+  data core): cleared and made again by ``liuyu rebuild``;
+- *kept* facts, operator and job actions (enroll, redeem, adjust, expiry runs): never cleared, so
+  a rebuild replays them at the same place in the log.
+
+Each fact has a position (the event ``seq`` it follows), so the order of a replay is the order in
+which things happened live. Ledger entries, lots and tiers are what ``LoyaltyBook`` makes of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import yaml
+
+from liuyu.domain.errors import Conflict, InvalidInput, NotFound
+from liuyu.domain.eventlog import Event
+from liuyu.domain.loyalty import (
+    AccountsMerged,
+    AccountsUnmerged,
+    Adjust,
+    Enroll,
+    ExpireDue,
+    Fact,
+    LoyaltyBook,
+    OrderRefunded,
+    Program,
+    Redeem,
+    ReturnWindowClosed,
+    ReviewTiers,
+    load_program,
+)
+from liuyu.domain.loyalty.facts import order_paid_from
+from liuyu.domain.loyalty.rules import PaidLine
+
+DEFAULT_PROGRAM: dict[str, Any] = {
+    "code": "MEMBERS",
+    "name": "会员计划",
+    "timezone": "Asia/Shanghai",
+    "return_window_days": 7,
+    "auto_enroll_on_first_order": True,
+    "expiry": {"mode": "end_of_year", "years_after": 1},
+    "tier_policy": {"basis": "points_earned", "window_days": 365, "grace_days": 30},
+    "tiers": [
+        {"code": "MEMBER", "name": "普通会员", "threshold": 0},
+        {"code": "SILVER", "name": "银卡会员", "threshold": 1000, "benefits": {"free_shipping": True}},
+        {
+            "code": "GOLD",
+            "name": "金卡会员",
+            "threshold": 5000,
+            "benefits": {"discount_rate": "0.95", "free_shipping": True, "points_multiplier": "1.5"},
+        },
+    ],
+    "rules": [{"id": "base", "kind": "base_rate", "points_per_yuan": 1, "effective_from": "2000-01-01T00:00:00+08:00"}],
+}
+"""The program a workspace runs until an admin sets its own: 1 point per yuan, three tiers."""
+
+# Facts of one position replay in this rank: a merge found on an event before that event's orders.
+RANK = {"merged": 0, "event": 1, "kept": 2}
+DERIVED_KINDS = frozenset({"order_paid", "order_refunded", "order_completed", "merged", "unmerged"})
+
+
+def program_from_yaml(text: str) -> Program:
+    """Parse and validate a program written in YAML; problems name the field path."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"the program is not valid YAML: {exc}", field="program") from exc
+    if not isinstance(data, Mapping):
+        raise InvalidInput("the program must be a YAML mapping (code, tiers, rules, …)", field="program")
+    return load_program(data)
+
+
+def program_document(program: Program) -> dict[str, Any]:
+    """The program as JSON-ready data, for storage and the API."""
+    return program.model_dump(mode="json")
+
+
+@dataclass(frozen=True, slots=True)
+class FactRecord:
+    """One stored loyalty fact: what the domain fact needs, plus where it sits in the log."""
+
+    key: str
+    kind: str
+    position: int
+    at: datetime
+    customer_id: int | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    actor: str = ""
+    id: int = 0  # storage's own order among facts of the same position and rank
+
+    @property
+    def derived(self) -> bool:
+        """True for facts made from events (cleared by a rebuild); False for operator and job actions."""
+        return self.kind in DERIVED_KINDS
+
+    def sort_key(self) -> tuple[int, int, int]:
+        rank = RANK["merged"] if self.kind == "merged" else RANK["event" if self.derived else "kept"]
+        return (self.position, rank, self.id)
+
+
+def facts_from_event(seq: int, event: Event, customer_id: int | None) -> list[FactRecord]:
+    """The loyalty facts an order event carries (a snapshot may carry several: paid, refunded, completed)."""
+    order = event.order
+    if order is None or customer_id is None:
+        return []
+    out: list[FactRecord] = []
+    paid = order_paid_from(order, customer_id, event.channel)
+    if paid is not None:
+        lines = [{"line_id": x.line_id, "amount": str(x.amount), "category": x.category} for x in paid.lines]
+        out.append(
+            FactRecord(
+                paid.key,
+                "order_paid",
+                seq,
+                paid.at,
+                customer_id,
+                {"order_id": order.order_id, "channel": event.channel, "lines": lines},
+            )
+        )
+    if order.refunded > 0:
+        fen = int(order.refunded * 100)
+        at = order.refunded_at or event.utc()
+        key = f"order:{order.order_id}:refund:{fen}"
+        out.append(FactRecord(key, "order_refunded", seq, at, customer_id, {"order_id": order.order_id, "fen": fen}))
+    if order.completed_at is not None:
+        key = f"order:{order.order_id}:completed"
+        out.append(
+            FactRecord(key, "order_completed", seq, order.completed_at, customer_id, {"order_id": order.order_id})
+        )
+    return out
+
+
+def domain_facts(program: Program, records: Iterable[FactRecord]) -> Iterator[Fact]:
+    """Stored facts, in log order, as the domain's facts.
+
+    Refunds are stored as the cumulative amount an order snapshot showed; each becomes the part
+    not refunded before. Completed orders release their points at the first job run after the
+    return window closes, so a replay releases them at the same place as the live run did.
+    """
+    refunded: dict[str, int] = {}
+    waiting: dict[str, tuple[int, datetime]] = {}  # order -> (customer, window closes at)
+    window = timedelta(days=program.return_window_days)
+    for record in sorted(records, key=FactRecord.sort_key):
+        p = record.payload
+        if record.kind == "order_paid":
+            lines = tuple(PaidLine(x["line_id"], Decimal(x["amount"]), x.get("category")) for x in p["lines"])
+            yield _order_paid(record, lines)
+        elif record.kind == "order_refunded":
+            before = refunded.get(p["order_id"], 0)
+            if p["fen"] > before:
+                refunded[p["order_id"]] = p["fen"]
+                amount = Decimal(p["fen"] - before) / 100
+                yield OrderRefunded(record.customer_id or 0, p["order_id"], str(p["fen"]), amount, record.at)
+        elif record.kind == "order_completed":
+            waiting.setdefault(p["order_id"], (record.customer_id or 0, record.at + window))
+        elif record.kind == "merged":
+            yield AccountsMerged(int(p["winner"]), record.customer_id or 0, record.at)
+        elif record.kind == "unmerged":
+            yield AccountsUnmerged(record.customer_id or 0, record.at)
+        elif record.kind == "enroll":
+            yield Enroll(record.customer_id or 0, record.at, str(p.get("channel", "other")))
+        elif record.kind == "redeem":
+            yield Redeem(record.customer_id or 0, p["request_id"], int(p["points"]), record.at, p.get("reason", ""))
+        elif record.kind == "adjust":
+            yield Adjust(
+                record.customer_id or 0, p["adjustment_id"], int(p["points"]), record.actor, p["reason"], record.at
+            )
+        elif record.kind == "job":
+            due = sorted(
+                (closes, order, customer) for order, (customer, closes) in waiting.items() if closes <= record.at
+            )
+            for closes, order, customer in due:
+                del waiting[order]
+                yield ReturnWindowClosed(customer, order, closes)
+            yield ExpireDue(record.at)
+            yield ReviewTiers(record.at)
+
+
+def _order_paid(record: FactRecord, lines: tuple[PaidLine, ...]) -> Fact:
+    from liuyu.domain.loyalty import OrderPaid
+
+    p = record.payload
+    return OrderPaid(record.customer_id or 0, p["order_id"], p["channel"], record.at, lines)
+
+
+def build_book(program: Program, records: Iterable[FactRecord]) -> LoyaltyBook:
+    """Replay stored facts; commands refused live (not enough points, not a member) are refused again."""
+    book = LoyaltyBook(program)
+    for fact in domain_facts(program, records):
+        try:
+            book.apply(fact)
+        except (Conflict, NotFound):
+            continue
+    return book
+
+
+def components(merged: Iterable[tuple[int, int]], customers: Iterable[int]) -> dict[int, set[int]]:
+    """Customers whose accounts ever merged share a history: group the given ones with everyone linked to them."""
+    parent: dict[int, int] = {}
+
+    def root(c: int) -> int:
+        parent.setdefault(c, c)
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for a, b in merged:
+        parent[root(a)] = root(b)
+    groups: dict[int, set[int]] = {}
+    for c in list(parent):
+        groups.setdefault(root(c), set()).add(c)
+    out: dict[int, set[int]] = {}
+    for c in customers:
+        r = root(c)
+        out[r] = groups.get(r, {c}) | {c}
+    return out
+
+
+# -- use cases ------------------------------------------------------------------------------
+# ``uow`` is a unit of work with ``ingest`` (for the workspace lock), ``replay`` and ``loyalty``.
+
+
+def set_program(uow: Any, workspace_id: int, text: str, *, actor: str, at: datetime) -> Program:
+    """Validate a YAML program and make it the workspace's; past entries are replayed under its rule versions."""
+    program = program_from_yaml(text)
+    uow.ingest.lock_workspace(workspace_id)
+    uow.loyalty.set_program(workspace_id, program_document(program), text, actor, at)
+    return program
+
+
+def _act(uow: Any, workspace_id: int, record: FactRecord, fact: Fact) -> list[Any]:
+    """Check an operator action against the member's replayed account, then store it and its entries."""
+    customer = record.customer_id or 0
+    book = uow.loyalty.book(workspace_id, [customer])
+    entries = book.apply(fact)  # raises when refused: nothing is stored
+    uow.loyalty.add_facts(workspace_id, [record])
+    uow.loyalty.materialize(workspace_id, [customer])
+    return entries
+
+
+def _lock_and_seen(uow: Any, workspace_id: int, key: str) -> FactRecord | None:
+    uow.ingest.lock_workspace(workspace_id)
+    return uow.loyalty.fact(workspace_id, key)
+
+
+def redeem(
+    uow: Any, workspace_id: int, customer_id: int, *, points: int, request_id: str, at: datetime, reason: str = ""
+) -> dict[str, Any]:
+    """Spend points once per request id; a retry returns the first answer, a short balance is refused."""
+    if points <= 0:
+        raise InvalidInput("points to redeem must be a positive whole number", field="points", value=points)
+    if not request_id.strip():
+        raise InvalidInput("a redemption needs a request id (its idempotency key)", field="request_id")
+    key = f"redeem:{request_id}"
+    seen = _lock_and_seen(uow, workspace_id, key)
+    if seen is not None:
+        if seen.customer_id != customer_id or int(seen.payload["points"]) != points:
+            raise Conflict(f"request id {request_id} was already used for another redemption")
+        return {"request_id": request_id, "points": points, "replayed": True}
+    payload = {"request_id": request_id, "points": points, "reason": reason}
+    record = FactRecord(key, "redeem", uow.loyalty.log_end(workspace_id), at, customer_id, payload, str(customer_id))
+    _act(uow, workspace_id, record, Redeem(customer_id, request_id, points, at, reason))
+    return {"request_id": request_id, "points": points, "replayed": False}
+
+
+def adjust(
+    uow: Any,
+    workspace_id: int,
+    customer_id: int,
+    *,
+    points: int,
+    adjustment_id: str,
+    operator: str,
+    reason: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """Grant (positive) or take back (negative) points, always with the operator and a reason."""
+    if points == 0:
+        raise InvalidInput("an adjustment moves at least one point", field="points", value=points)
+    if not reason.strip():
+        raise InvalidInput("an adjustment needs a reason", field="reason")
+    key = f"adjust:{adjustment_id}"
+    if _lock_and_seen(uow, workspace_id, key) is not None:
+        return {"adjustment_id": adjustment_id, "points": points, "replayed": True}
+    payload = {"adjustment_id": adjustment_id, "points": points, "reason": reason}
+    record = FactRecord(key, "adjust", uow.loyalty.log_end(workspace_id), at, customer_id, payload, operator)
+    _act(uow, workspace_id, record, Adjust(customer_id, adjustment_id, points, operator, reason, at))
+    return {"adjustment_id": adjustment_id, "points": points, "replayed": False}
+
+
+def enroll(
+    uow: Any,
+    workspace_id: int,
+    customer_id: int,
+    *,
+    channel: str,
+    at: datetime,
+    consents: Mapping[str, bool] | None = None,
+    actor: str = "",
+) -> dict[str, Any]:
+    """Make a customer a member (enrolling twice keeps the first enrollment)."""
+    if uow.replay.customer(workspace_id, customer_id) is None:
+        raise NotFound(f"no customer {customer_id}")
+    key = f"enroll:{customer_id}"
+    if _lock_and_seen(uow, workspace_id, key) is None:
+        payload = {"channel": channel, "consents": dict(consents or {})}
+        record = FactRecord(key, "enroll", uow.loyalty.log_end(workspace_id), at, customer_id, payload, actor)
+        _act(uow, workspace_id, record, Enroll(customer_id, at, channel))
+    member = uow.loyalty.member(workspace_id, customer_id)
+    assert member is not None
+    return member
+
+
+def run_due(uow: Any, workspace_id: int, *, at: datetime) -> dict[str, int]:
+    """The daily job: release points whose return window has closed, expire due lots, review tiers."""
+    uow.ingest.lock_workspace(workspace_id)
+    before = uow.loyalty.points_by_kind(workspace_id)
+    record = FactRecord(f"job:{at.isoformat()}", "job", uow.loyalty.log_end(workspace_id), at)
+    uow.loyalty.add_facts(workspace_id, [record])
+    uow.loyalty.materialize(workspace_id, uow.loyalty.all_customers(workspace_id))
+    after = uow.loyalty.points_by_kind(workspace_id)
+    return {kind: after.get(kind, 0) - before.get(kind, 0) for kind in ("released", "expired")}

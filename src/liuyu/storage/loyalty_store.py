@@ -1,0 +1,458 @@
+"""The member center's storage: its facts, the tables derived from them, and the projection from the event log.
+
+An account's state is what ``LoyaltyBook`` makes of the facts of every customer it ever merged
+with (a *component*), replayed in log order. Writing that state (entries, members, tier history)
+after each batch or action keeps the tables current; reads that need lots and progress replay the
+component again, which is cheap because a component holds one member's history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
+
+from liuyu.domain.eventlog import Event
+from liuyu.domain.loyalty import LoyaltyBook, Program, load_program
+from liuyu.domain.loyalty.account import MemberAccount
+from liuyu.domain.loyalty.member import member_number
+from liuyu.services.loyalty import (
+    DEFAULT_PROGRAM,
+    DERIVED_KINDS,
+    FactRecord,
+    build_book,
+    components,
+    facts_from_event,
+)
+from liuyu.storage import loyalty_tables as lt
+from liuyu.storage import tables as t
+from liuyu.storage.codec import event_from_row
+from liuyu.storage.ingest_store import chunks
+
+MEMBER_PREFIX = "8"
+REBUILD_MARKER = "rebuild:pending"
+
+
+class SqlLoyalty:
+    """Loyalty facts and their derived tables for one unit of work's connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- the program ------------------------------------------------------------------------
+
+    def program(self, workspace_id: int) -> Program:
+        """The workspace's program, or the default one until an admin sets theirs."""
+        row = self.conn.execute(
+            select(lt.loyalty_programs.c.document).where(lt.loyalty_programs.c.workspace_id == workspace_id)
+        ).first()
+        return load_program(row.document if row else DEFAULT_PROGRAM)
+
+    def program_source(self, workspace_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            select(lt.loyalty_programs).where(lt.loyalty_programs.c.workspace_id == workspace_id)
+        ).first()
+        return None if row is None else dict(row._mapping)
+
+    def set_program(self, workspace_id: int, document: dict[str, Any], source: str, actor: str, at: datetime) -> None:
+        values = {"document": document, "source": source, "updated_at": at, "updated_by": actor}
+        done = self.conn.execute(
+            update(lt.loyalty_programs).where(lt.loyalty_programs.c.workspace_id == workspace_id).values(**values)
+        )
+        if done.rowcount == 0:
+            self.conn.execute(insert(lt.loyalty_programs).values(workspace_id=workspace_id, **values))
+
+    # -- facts ------------------------------------------------------------------------------
+
+    def log_end(self, workspace_id: int) -> int:
+        """The seq of the newest event: operator actions sit right after it."""
+        return self.conn.execute(
+            select(func.coalesce(func.max(t.events.c.seq), 0)).where(t.events.c.workspace_id == workspace_id)
+        ).scalar_one()
+
+    def add_facts(self, workspace_id: int, records: Sequence[FactRecord]) -> list[FactRecord]:
+        """Store facts whose key is new; returns those stored (a repeated key is a replay, not an error)."""
+        if not records:
+            return []
+        keys = list({r.key for r in records})
+        known: set[str] = set()
+        for part in chunks(keys):
+            known.update(
+                self.conn.execute(
+                    select(lt.loyalty_facts.c.key).where(
+                        lt.loyalty_facts.c.workspace_id == workspace_id, lt.loyalty_facts.c.key.in_(part)
+                    )
+                ).scalars()
+            )
+        fresh: list[FactRecord] = []
+        for record in records:
+            if record.key not in known:
+                known.add(record.key)
+                fresh.append(record)
+        if fresh:
+            self.conn.execute(
+                insert(lt.loyalty_facts),
+                [
+                    {
+                        "workspace_id": workspace_id,
+                        "key": r.key,
+                        "kind": r.kind,
+                        "position": r.position,
+                        "customer_id": r.customer_id,
+                        "payload": dict(r.payload),
+                        "actor": r.actor,
+                        "at": r.at,
+                    }
+                    for r in fresh
+                ],
+            )
+        return fresh
+
+    def fact(self, workspace_id: int, key: str) -> FactRecord | None:
+        row = self.conn.execute(
+            select(lt.loyalty_facts).where(
+                lt.loyalty_facts.c.workspace_id == workspace_id, lt.loyalty_facts.c.key == key
+            )
+        ).first()
+        return None if row is None else _record(row)
+
+    def _merged_pairs(self, workspace_id: int) -> list[tuple[int, int]]:
+        rows = self.conn.execute(
+            select(lt.loyalty_facts.c.customer_id, lt.loyalty_facts.c.payload).where(
+                lt.loyalty_facts.c.workspace_id == workspace_id, lt.loyalty_facts.c.kind == "merged"
+            )
+        )
+        return [(int(r.payload["winner"]), int(r.customer_id)) for r in rows]
+
+    def component_of(self, workspace_id: int, customers: Iterable[int]) -> set[int]:
+        """The given customers and every customer whose account ever merged with theirs."""
+        groups = components(self._merged_pairs(workspace_id), customers)
+        return set().union(*groups.values()) if groups else set()
+
+    def facts_of(self, workspace_id: int, customers: set[int], limit: int | None = None) -> list[FactRecord]:
+        """The facts of these customers and every job run, up to log position ``limit``."""
+        f = lt.loyalty_facts.c
+        records: list[FactRecord] = []
+        ids = sorted(customers)
+        for i, part in enumerate(chunks(ids) if ids else [[]]):
+            who = f.customer_id.in_(part)
+            where = or_(who, f.customer_id.is_(None)) if i == 0 else who
+            query = select(lt.loyalty_facts).where(f.workspace_id == workspace_id, where, f.kind != "marker")
+            if limit is not None:
+                query = query.where(f.position <= limit)
+            records += [_record(row) for row in self.conn.execute(query)]
+        return records
+
+    def book(self, workspace_id: int, customers: Iterable[int], limit: int | None = None) -> LoyaltyBook:
+        """The accounts of these customers' components, replayed from their facts."""
+        component = self.component_of(workspace_id, customers)
+        return build_book(self.program(workspace_id), self.facts_of(workspace_id, component, limit))
+
+    # -- the derived tables -----------------------------------------------------------------
+
+    def materialize(
+        self, workspace_id: int, customers: Iterable[int], limit: int | None = None, *, rewrite: bool = False
+    ) -> LoyaltyBook:
+        """Replay these customers' components and write entries, members and tier history."""
+        component = self.component_of(workspace_id, customers)
+        records = self.facts_of(workspace_id, component, limit)
+        book = build_book(self.program(workspace_id), records)
+        self.write(workspace_id, book, component, records, rewrite=rewrite)
+        return book
+
+    def write(
+        self,
+        workspace_id: int,
+        book: LoyaltyBook,
+        component: set[int],
+        records: Sequence[FactRecord],
+        *,
+        rewrite: bool = False,
+    ) -> None:
+        """Store what the book holds for these customers: new entries, and members and tier history afresh."""
+        ids = sorted(component)
+        e = lt.loyalty_entries.c
+        if rewrite:
+            for part in chunks(ids):
+                self.conn.execute(
+                    delete(lt.loyalty_entries).where(e.workspace_id == workspace_id, e.customer_id.in_(part))
+                )
+        known: set[tuple[str, int]] = set()
+        for part in chunks(ids):
+            known.update(
+                (r.key, r.part)
+                for r in self.conn.execute(
+                    select(e.key, e.part).where(e.workspace_id == workspace_id, e.customer_id.in_(part))
+                )
+            )
+        accounts = [a for a in book.accounts.values() if a.customer_ids & component]
+        new_entries = [
+            _entry_row(workspace_id, entry)
+            for account in accounts
+            for entry in account.entries
+            if (entry.key, entry.part) not in known
+        ]
+        if new_entries:
+            self.conn.execute(insert(lt.loyalty_entries), new_entries)
+        for table in (lt.loyalty_members, lt.loyalty_tier_changes):
+            for part in chunks(ids):
+                self.conn.execute(
+                    delete(table).where(table.c.workspace_id == workspace_id, table.c.customer_id.in_(part))
+                )
+        enrollments = {r.customer_id: r for r in sorted(records, key=FactRecord.sort_key) if r.kind == "enroll"}
+        members = [_member_row(workspace_id, account, enrollments) for account in accounts]
+        if members:
+            self.conn.execute(insert(lt.loyalty_members), members)
+        changes = [
+            {
+                "workspace_id": workspace_id,
+                "customer_id": account.primary,
+                "at": change.at,
+                "from_tier": change.from_tier,
+                "to_tier": change.to_tier,
+                "reason": change.reason,
+            }
+            for account in accounts
+            for change in account.tier.history
+        ]
+        if changes:
+            self.conn.execute(insert(lt.loyalty_tier_changes), changes)
+
+    def member(self, workspace_id: int, customer_id: int) -> dict[str, Any] | None:
+        """The member row of the account that holds this customer now."""
+        m = lt.loyalty_members.c
+        component = sorted(self.component_of(workspace_id, [customer_id]))
+        rows = self.conn.execute(
+            select(lt.loyalty_members).where(m.workspace_id == workspace_id, m.customer_id.in_(component))
+        )
+        for row in rows:
+            if customer_id in row.customers:
+                return _member(row)
+        return None
+
+    def members(self, workspace_id: int) -> list[dict[str, Any]]:
+        m = lt.loyalty_members.c
+        rows = self.conn.execute(
+            select(lt.loyalty_members).where(m.workspace_id == workspace_id).order_by(m.customer_id)
+        )
+        return [_member(r) for r in rows]
+
+    def entries(
+        self,
+        workspace_id: int,
+        customers: Iterable[int],
+        *,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
+        """Ledger entries of these customers' lots, newest first."""
+        e = lt.loyalty_entries.c
+        query = select(lt.loyalty_entries).where(e.workspace_id == workspace_id, e.customer_id.in_(sorted(customers)))
+        if kind:
+            query = query.where(e.kind == kind)
+        if since:
+            query = query.where(e.at >= since)
+        if until:
+            query = query.where(e.at < until)
+        query = query.order_by(e.at.desc(), e.key.desc(), e.part.desc()).limit(limit)
+        return [dict(r._mapping) for r in self.conn.execute(query)]
+
+    def monthly_points(self, workspace_id: int) -> list[tuple[str, str, int]]:
+        """(month, entry kind, points) for the program overview."""
+        e = lt.loyalty_entries.c
+        totals: dict[tuple[str, str], int] = {}
+        for row in self.conn.execute(select(e.at, e.kind, e.points).where(e.workspace_id == workspace_id)):
+            month = row.at.strftime("%Y-%m")
+            totals[(month, row.kind)] = totals.get((month, row.kind), 0) + row.points
+        return sorted((month, kind, points) for (month, kind), points in totals.items())
+
+    def points_by_kind(self, workspace_id: int) -> dict[str, int]:
+        """Points released and expired so far (what a job run changed is the difference)."""
+        e = lt.loyalty_entries.c
+        rows = self.conn.execute(
+            select(e.kind, func.sum(e.points)).where(e.workspace_id == workspace_id).group_by(e.kind)
+        )
+        names = {"release": "released", "expire": "expired", "earn": "earned", "redeem": "redeemed"}
+        return {names.get(kind, kind): int(total or 0) for kind, total in rows}
+
+    def clear(self, workspace_id: int) -> None:
+        """Forget every derived fact and table; operator and job actions stay to be replayed."""
+        f = lt.loyalty_facts.c
+        self.conn.execute(
+            delete(lt.loyalty_facts).where(f.workspace_id == workspace_id, f.kind.in_(sorted(DERIVED_KINDS)))
+        )
+        for table in (lt.loyalty_entries, lt.loyalty_members, lt.loyalty_tier_changes):
+            self.conn.execute(delete(table).where(table.c.workspace_id == workspace_id))
+
+    def kept_customers(self, workspace_id: int) -> set[int]:
+        f = lt.loyalty_facts.c
+        rows = self.conn.execute(
+            select(f.customer_id)
+            .where(f.workspace_id == workspace_id, f.customer_id.is_not(None), f.kind.not_in(sorted(DERIVED_KINDS)))
+            .distinct()
+        )
+        return {r.customer_id for r in rows}
+
+    def all_customers(self, workspace_id: int) -> set[int]:
+        f = lt.loyalty_facts.c
+        rows = self.conn.execute(
+            select(f.customer_id).where(f.workspace_id == workspace_id, f.customer_id.is_not(None)).distinct()
+        )
+        return {r.customer_id for r in rows}
+
+    def digest(self, workspace_id: int) -> str:
+        """A fingerprint of the derived loyalty rows (not their surrogate ids), to compare across a rebuild."""
+        state: dict[str, list[str]] = {}
+        for table in (lt.loyalty_entries, lt.loyalty_members, lt.loyalty_tier_changes, lt.loyalty_coupons):
+            rows = self.conn.execute(select(table).where(table.c.workspace_id == workspace_id))
+            state[table.name] = sorted(
+                json.dumps({k: v for k, v in r._mapping.items() if k != "id"}, sort_keys=True, default=str)
+                for r in rows
+            )
+        return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+
+class LoyaltyProjection:
+    """Keeps the member center current from the event log (the ``Projection`` port)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.store = SqlLoyalty(conn)
+        self._merged: set[int] = set()
+
+    def merged(self, workspace_id: int, merges: Sequence[tuple[int, int]]) -> None:
+        m = t.merges.c
+        records = []
+        for winner, loser in merges:
+            row = self.conn.execute(
+                select(m.id, m.event_seq, t.events.c.occurred_at)
+                .join(t.events, t.events.c.seq == m.event_seq)
+                .where(
+                    m.workspace_id == workspace_id, m.winner_id == winner, m.loser_id == loser, m.undone_at.is_(None)
+                )
+                .order_by(m.id.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                continue
+            at = row.occurred_at
+            key = f"merge:{winner}:{loser}:{row.event_seq}"
+            records.append(FactRecord(key, "merged", row.event_seq, at, loser, {"winner": winner}))
+            self._merged |= {winner, loser}
+        self.store.add_facts(workspace_id, records)
+
+    def apply(self, workspace_id: int, rows: Sequence[tuple[int, Event, int | None]]) -> None:
+        records = [record for seq, event, customer in rows for record in facts_from_event(seq, event, customer)]
+        fresh = self.store.add_facts(workspace_id, records)
+        touched = {r.customer_id for r in fresh if r.customer_id is not None} | self._merged
+        self._merged = set()
+        limit = max((seq for seq, _, _ in rows), default=0)
+        if self._rebuild_ends(workspace_id, limit):
+            touched |= self.store.kept_customers(workspace_id)
+            limit = self.store.log_end(workspace_id)
+        if touched:
+            self.store.materialize(workspace_id, touched, limit)
+
+    def _rebuild_ends(self, workspace_id: int, limit: int) -> bool:
+        """At the end of a rebuild, actions on members no event touched are replayed too."""
+        if self.store.fact(workspace_id, REBUILD_MARKER) is None or limit < self.store.log_end(workspace_id):
+            return False
+        f = lt.loyalty_facts.c
+        self.conn.execute(delete(lt.loyalty_facts).where(f.workspace_id == workspace_id, f.key == REBUILD_MARKER))
+        return True
+
+    def reassigned(self, workspace_id: int, customer_ids: set[int]) -> None:
+        m = t.merges.c
+        ids = sorted(customer_ids)
+        undone = self.conn.execute(
+            select(m.id, m.winner_id, m.loser_id, m.undone_at).where(
+                m.workspace_id == workspace_id,
+                m.undone_at.is_not(None),
+                or_(m.loser_id.in_(ids), m.winner_id.in_(ids)),
+            )
+        ).all()
+        end = self.store.log_end(workspace_id)
+        self.store.add_facts(
+            workspace_id,
+            [FactRecord(f"unmerge:{u.id}", "unmerged", end, u.undone_at, u.loser_id, {"merge": u.id}) for u in undone],
+        )
+        f = lt.loyalty_facts.c
+        order_kinds = ["order_paid", "order_refunded", "order_completed"]
+        for part in chunks(ids):
+            self.conn.execute(
+                delete(lt.loyalty_facts).where(
+                    f.workspace_id == workspace_id, f.customer_id.in_(part), f.kind.in_(order_kinds)
+                )
+            )
+        records: list[FactRecord] = []
+        for part in chunks(ids):
+            query = (
+                select(t.events)
+                .where(t.events.c.workspace_id == workspace_id, t.events.c.customer_id.in_(part))
+                .order_by(t.events.c.seq)
+            )
+            for row in self.conn.execute(query):
+                records += facts_from_event(row.seq, event_from_row(row), row.customer_id)
+        records.sort(key=FactRecord.sort_key)
+        self.store.add_facts(workspace_id, records)
+        self.store.materialize(workspace_id, customer_ids, rewrite=True)
+
+    def clear(self, workspace_id: int) -> None:
+        self.store.clear(workspace_id)
+        marker = FactRecord(REBUILD_MARKER, "marker", 0, datetime.now(UTC))
+        self.store.add_facts(workspace_id, [marker])
+
+
+def _member(row: Any) -> dict[str, Any]:
+    return {k: v for k, v in row._mapping.items() if k not in ("id", "workspace_id")}
+
+
+def _record(row: Any) -> FactRecord:
+    return FactRecord(row.key, row.kind, row.position, row.at, row.customer_id, row.payload, row.actor, row.id)
+
+
+def _entry_row(workspace_id: int, entry: Any) -> dict[str, Any]:
+    return {
+        "workspace_id": workspace_id,
+        "key": entry.key,
+        "part": entry.part,
+        "kind": entry.kind,
+        "points": entry.points,
+        "source": entry.source,
+        "target": entry.target,
+        "at": entry.at,
+        "customer_id": entry.customer_id,
+        "lot_id": entry.lot_id,
+        "order_id": entry.order_id,
+        "actor": entry.actor,
+        "reason": entry.reason,
+        "explanation": [a.as_dict() for a in entry.explanation],
+    }
+
+
+def _member_row(workspace_id: int, account: MemberAccount, enrollments: dict[int | None, FactRecord]) -> dict[str, Any]:
+    enrolled = next((enrollments[c] for c in sorted(account.customer_ids) if c in enrollments), None)
+    payload = enrolled.payload if enrolled else {}
+    first_order = min((o.paid_at, o.channel) for o in account.orders.values()) if account.orders else None
+    joined_at = enrolled.at if enrolled else (first_order[0] if first_order else account.tier.history[0].at)
+    channel = str(payload.get("channel") or (first_order[1] if first_order else "other"))
+    return {
+        "workspace_id": workspace_id,
+        "customer_id": account.primary,
+        "member_no": str(payload.get("member_no") or member_number(MEMBER_PREFIX, account.primary)),
+        "join_channel": channel,
+        "joined_at": joined_at,
+        "enrolled_by": "explicit" if enrolled else "first_order",
+        "consents": dict(payload.get("consents") or {}),
+        "customers": sorted(account.customer_ids),
+        "tier": account.tier.code,
+        "available": account.available,
+        "pending": account.pending,
+        "debt": account.debt,
+    }

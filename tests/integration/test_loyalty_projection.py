@@ -1,0 +1,189 @@
+"""The member center kept current from the event log, on SQLite and PostgreSQL: earning, refunds, rebuild, merges."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, select
+
+from liuyu.domain.customers.identifiers import make_identifier
+from liuyu.domain.errors import Conflict, InvalidInput
+from liuyu.domain.eventlog import Event
+from liuyu.domain.orders import Order, OrderLine
+from liuyu.services import loyalty as svc
+from liuyu.services.identity import rebuild, unmerge
+from liuyu.services.ingest import ingest_events
+from liuyu.storage import tables as t
+from liuyu.storage.uow import SqlUnitOfWork
+
+T0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+
+
+def workspace(engine: Engine) -> int:
+    with SqlUnitOfWork(engine) as uow:
+        ws = uow.accounts.create_workspace("heiwushi", "黑武士", T0)
+        uow.commit()
+    return ws
+
+
+def ingest(engine: Engine, ws: int, events: list[Event]) -> None:
+    with SqlUnitOfWork(engine) as uow:
+        ingest_events(uow.ingest, ws, events, now=T0, projections=uow.projections())
+        uow.commit()
+
+
+def order(
+    ext: str,
+    order_id: str,
+    ids: list[tuple[str, str]],
+    paid: str,
+    *,
+    at: datetime = T0,
+    refunded: str = "0",
+    completed: datetime | None = None,
+) -> Event:
+    snapshot = Order(
+        platform="tmall",
+        order_id=order_id,
+        status="completed" if completed else ("refunded" if Decimal(refunded) else "paid"),
+        total=Decimal(paid),
+        paid=Decimal(paid),
+        refunded=Decimal(refunded),
+        placed_at=at,
+        paid_at=at,
+        completed_at=completed,
+        lines=(OrderLine(title="黑武士-手柄", quantity=1, sku="PAD-1", category="手柄", amount=Decimal(paid)),),
+    )
+    identifiers = tuple(i for k, v in ids if (i := make_identifier(k, v)) is not None)
+    return Event(
+        source="tmall",
+        external_id=ext,
+        type="order_paid",
+        occurred_at=at,
+        channel="tmall",
+        identifiers=identifiers,
+        order=snapshot,
+    )
+
+
+def card_of(engine: Engine, ws: int, customer_id: int) -> dict:
+    with SqlUnitOfWork(engine) as uow:
+        member = uow.loyalty.member(ws, customer_id)
+    assert member is not None
+    return member
+
+
+def customer_of(engine: Engine, ws: int, order_id: str) -> int:
+    with SqlUnitOfWork(engine) as uow:
+        return {e["order_id"]: e["customer_id"] for e in _all_entries(uow, ws)}[order_id]
+
+
+def _all_entries(uow: SqlUnitOfWork, ws: int) -> list[dict]:
+    return uow.loyalty.entries(ws, uow.loyalty.all_customers(ws), limit=10_000)
+
+
+ALICE = [("phone", "+8613800000001")]
+BOB = [("phone", "+8613800000002")]
+
+
+def test_a_paid_order_earns_pending_points_once_even_when_the_file_is_sent_again(engine: Engine) -> None:
+    ws = workspace(engine)
+    batch = [order("1:paid", "1", ALICE, "299.00")]
+    ingest(engine, ws, batch)
+    ingest(engine, ws, batch)
+    member = card_of(engine, ws, customer_of(engine, ws, "1"))
+    assert (member["pending"], member["available"], member["enrolled_by"]) == (299, 0, "first_order")
+    with SqlUnitOfWork(engine) as uow:
+        assert [e["kind"] for e in _all_entries(uow, ws)] == ["earn"]
+
+
+def test_a_partial_refund_reverses_points_in_proportion(engine: Engine) -> None:
+    ws = workspace(engine)
+    ingest(engine, ws, [order("1:paid", "1", ALICE, "300.00")])
+    ingest(engine, ws, [order("1:refunded:10000", "1", ALICE, "300.00", refunded="100.00")])
+    ingest(engine, ws, [order("1:refunded:10000-again", "1", ALICE, "300.00", refunded="100.00")])
+    member = card_of(engine, ws, customer_of(engine, ws, "1"))
+    assert member["pending"] == 200
+
+
+def test_completed_orders_release_their_points_when_the_job_runs_after_the_window(engine: Engine) -> None:
+    ws = workspace(engine)
+    ingest(engine, ws, [order("1:done", "1", ALICE, "120.00", completed=T0 + timedelta(days=2))])
+    customer = customer_of(engine, ws, "1")
+    with SqlUnitOfWork(engine) as uow:
+        assert svc.run_due(uow, ws, at=T0 + timedelta(days=5))["released"] == 0
+        uow.commit()
+    assert card_of(engine, ws, customer)["pending"] == 120
+    with SqlUnitOfWork(engine) as uow:
+        assert svc.run_due(uow, ws, at=T0 + timedelta(days=10))["released"] == 120
+        uow.commit()
+    member = card_of(engine, ws, customer)
+    assert (member["pending"], member["available"]) == (0, 120)
+
+
+def test_rebuild_gives_the_same_balances_lots_tiers_and_ledger(engine: Engine) -> None:
+    ws = workspace(engine)
+    ingest(engine, ws, [order("1:done", "1", ALICE, "800.00", completed=T0)])
+    ingest(engine, ws, [order("2:paid", "2", BOB, "50.00")])
+    alice = customer_of(engine, ws, "1")
+    with SqlUnitOfWork(engine) as uow:
+        svc.run_due(uow, ws, at=T0 + timedelta(days=8))
+        svc.redeem(uow, ws, alice, points=300, request_id="RD-1", at=T0 + timedelta(days=9))
+        svc.adjust(
+            uow,
+            ws,
+            alice,
+            points=50,
+            adjustment_id="AJ-1",
+            operator="运营小王",
+            reason="补偿",
+            at=T0 + timedelta(days=9),
+        )
+        uow.commit()
+    ingest(engine, ws, [order("3:paid", "3", ALICE, "400.00", at=T0 + timedelta(days=10))])
+    with SqlUnitOfWork(engine) as uow:
+        before = uow.loyalty.digest(ws)
+        balances = uow.loyalty.member(ws, alice)
+    rebuild(lambda: SqlUnitOfWork(engine), ws, now=T0)
+    with SqlUnitOfWork(engine) as uow:
+        assert uow.loyalty.digest(ws) == before
+        after = uow.loyalty.member(ws, alice)
+    assert after == balances
+    assert (after["available"], after["pending"]) == (800 - 300 + 50, 400)
+
+
+def test_a_redemption_beyond_the_balance_is_refused_and_posts_nothing(engine: Engine) -> None:
+    ws = workspace(engine)
+    ingest(engine, ws, [order("1:paid", "1", ALICE, "100.00")])
+    alice = customer_of(engine, ws, "1")
+    with SqlUnitOfWork(engine) as uow, pytest.raises(Conflict, match="points"):
+        svc.redeem(uow, ws, alice, points=10, request_id="RD-1", at=T0 + timedelta(days=1))
+    with SqlUnitOfWork(engine) as uow:
+        assert [e["kind"] for e in _all_entries(uow, ws)] == ["earn"]
+
+
+def test_a_merge_joins_the_accounts_and_an_unmerge_splits_them_back(engine: Engine) -> None:
+    ws = workspace(engine)
+    nick = ("tmall_nick", "黑武士玩家")
+    ingest(engine, ws, [order("1:paid", "1", [nick], "100.00")])
+    ingest(engine, ws, [order("2:paid", "2", ALICE, "200.00", at=T0 + timedelta(hours=1))])
+    ingest(engine, ws, [order("3:paid", "3", [nick, ALICE[0]], "50.00", at=T0 + timedelta(hours=2))])
+    with SqlUnitOfWork(engine) as uow:
+        members = uow.loyalty.members(ws)
+    assert len(members) == 1 and members[0]["pending"] == 350 and len(members[0]["customers"]) == 2
+    with engine.connect() as conn:
+        merge_id = conn.execute(select(t.merges.c.id)).scalar_one()
+    with SqlUnitOfWork(engine) as uow:
+        unmerge(uow, ws, merge_id, actor="admin", now=T0 + timedelta(days=1))
+        uow.commit()
+    with SqlUnitOfWork(engine) as uow:
+        pending = sorted(m["pending"] for m in uow.loyalty.members(ws))
+    assert pending == [100, 250]  # the nick's own order; the phone's order and the one that joined them
+
+
+def test_a_bad_program_names_the_field_that_is_wrong() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        svc.program_from_yaml("code: X\ntiers:\n  - {code: A, threshold: 0}\n  - {code: B, threshold: -5}\n")
+    assert "tiers" in str(getattr(caught.value, "problems", caught.value))
