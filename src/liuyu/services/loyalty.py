@@ -14,7 +14,7 @@ which things happened live. Ledger entries, lots and tiers are what ``LoyaltyBoo
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -38,7 +38,12 @@ from liuyu.domain.loyalty import (
     ReviewTiers,
     load_program,
 )
+from liuyu.domain.loyalty import coupon as coupon_rules
+from liuyu.domain.loyalty.benefit import benefits_now, consume
+from liuyu.domain.loyalty.card import member_card
+from liuyu.domain.loyalty.coupon import Cart, CartLine
 from liuyu.domain.loyalty.facts import order_paid_from
+from liuyu.domain.loyalty.member import Consents, Member
 from liuyu.domain.loyalty.rules import PaidLine
 
 DEFAULT_PROGRAM: dict[str, Any] = {
@@ -330,3 +335,165 @@ def run_due(uow: Any, workspace_id: int, *, at: datetime) -> dict[str, int]:
     uow.loyalty.materialize(workspace_id, uow.loyalty.all_customers(workspace_id))
     after = uow.loyalty.points_by_kind(workspace_id)
     return {kind: after.get(kind, 0) - before.get(kind, 0) for kind in ("released", "expired")}
+
+
+# -- reading a member -----------------------------------------------------------------------
+
+
+def _account(uow: Any, workspace_id: int, customer_id: int) -> tuple[LoyaltyBook, Any]:
+    book = uow.loyalty.book(workspace_id, [customer_id])
+    account = book.account_of(customer_id)
+    if account is None:
+        raise NotFound(f"customer {customer_id} is not a member")
+    return book, account
+
+
+def _member(uow: Any, workspace_id: int, customer_id: int, program: Program) -> Member:
+    row = uow.loyalty.member(workspace_id, customer_id)
+    if row is None:
+        raise NotFound(f"customer {customer_id} is not a member")
+    consents = Consents(**{k: bool(v) for k, v in row["consents"].items() if k in Consents.__dataclass_fields__})
+    return Member(
+        row["customer_id"],
+        row["member_no"],
+        program.code,
+        row["join_channel"],
+        row["joined_at"],
+        consents,
+        enrolled_by=row["enrolled_by"],
+    )
+
+
+def card(uow: Any, workspace_id: int, customer_id: int, *, at: datetime) -> dict[str, Any]:
+    """The member card: tier and progress, points available and pending, what expires when, coupons, benefits."""
+    book, account = _account(uow, workspace_id, customer_id)
+    shown = member_card(account, at)
+    member = _member(uow, workspace_id, customer_id, book.program)
+    progress = shown.progress
+    return {
+        "customer_id": account.primary,
+        "customers": sorted(account.customer_ids),
+        "member_no": member.member_no,
+        "join_channel": member.join_channel,
+        "joined_at": member.joined_at.isoformat(),
+        "enrolled_by": member.enrolled_by,
+        "consents": asdict(member.consents),
+        "tier": {
+            "code": shown.tier,
+            "name": book.program.tier(shown.tier).name,
+            "value": str(progress.value),
+            "next_tier": progress.next_tier,
+            "next_threshold": None if progress.next_threshold is None else str(progress.next_threshold),
+            "remaining": str(progress.remaining),
+            "basis": book.program.tier_policy.basis,
+        },
+        "points": {"available": shown.available, "pending": shown.pending, "debt": shown.debt},
+        "next_expiry": None
+        if shown.next_expiry is None
+        else {"at": shown.next_expiry[0].isoformat(), "points": shown.next_expiry[1]},
+        "expiring": [{"at": when.isoformat(), "points": points} for when, points in shown.expiring],
+        "tier_history": [
+            {"at": c.at.isoformat(), "from": c.from_tier, "to": c.to_tier, "reason": c.reason}
+            for c in account.tier.history
+        ],
+        "coupons": uow.loyalty.coupons(workspace_id, sorted(account.customer_ids)),
+        "benefits": benefits(uow, workspace_id, customer_id, at=at, book=book),
+    }
+
+
+def ledger(uow: Any, workspace_id: int, customer_id: int, **filters: Any) -> list[dict[str, Any]]:
+    """The entries of the member's account (every customer merged into it), newest first."""
+    _, account = _account(uow, workspace_id, customer_id)
+    return uow.loyalty.entries(workspace_id, account.customer_ids, **filters)
+
+
+# -- benefits -------------------------------------------------------------------------------
+
+
+def benefits(
+    uow: Any, workspace_id: int, customer_id: int, *, at: datetime, book: LoyaltyBook | None = None
+) -> list[dict[str, Any]]:
+    """What may this member have now? Standing benefits and the consumable ones with their used flag."""
+    if book is None:
+        book, account = _account(uow, workspace_id, customer_id)
+    else:
+        account = book.account_of(customer_id)
+    member = _member(uow, workspace_id, customer_id, book.program)
+    used = uow.loyalty.benefit_keys(workspace_id, customer_id)
+    return [asdict(b) for b in benefits_now(book.program, member, account.tier.code, at, used)]
+
+
+def consume_benefit(
+    uow: Any, workspace_id: int, customer_id: int, *, kind: str, channel: str, at: datetime, value: str | None = None
+) -> dict[str, Any]:
+    """Take a consumable benefit once; a second request from any channel is refused."""
+    uow.ingest.lock_workspace(workspace_id)
+    book, account = _account(uow, workspace_id, customer_id)
+    member = _member(uow, workspace_id, customer_id, book.program)
+    used = uow.loyalty.benefit_keys(workspace_id, customer_id)
+    taken = consume(book.program, member, account.tier.code, kind, at, used, channel=channel, value=value)
+    uow.loyalty.add_benefit_use(workspace_id, taken)
+    return asdict(taken)
+
+
+# -- coupons --------------------------------------------------------------------------------
+
+
+def issue_coupons(
+    uow: Any, workspace_id: int, template_code: str, customer_ids: list[int], *, at: datetime, batch: str
+) -> list[dict[str, Any]]:
+    """One unique code per customer (one member or a list); codes are stable for a (batch, number)."""
+    if not customer_ids:
+        raise InvalidInput("name at least one customer to issue coupons to", field="customer_ids")
+    program = uow.loyalty.program(workspace_id)
+    template = program.template(template_code)
+    for customer in customer_ids:
+        if uow.replay.customer(workspace_id, customer) is None:
+            raise NotFound(f"no customer {customer}")
+    uow.ingest.lock_workspace(workspace_id)
+    start = uow.loyalty.coupons_in_batch(workspace_id, batch)
+    made = coupon_rules.issue(
+        template, customer_ids, at, batch=batch, secret=uow.loyalty.secret(workspace_id), start=start
+    )
+    uow.loyalty.add_coupons(workspace_id, made)
+    return [_coupon_dict(c) for c in made]
+
+
+def redeem_coupon(
+    uow: Any,
+    workspace_id: int,
+    code: str,
+    *,
+    customer_id: int,
+    order_id: str,
+    channel: str,
+    lines: list[tuple[Decimal, str | None]],
+    at: datetime,
+    shipping: Decimal = Decimal(0),
+) -> dict[str, Any]:
+    """Use a coupon on one order, exactly once: the status changes only if nobody changed it first."""
+    program = uow.loyalty.program(workspace_id)
+    found = uow.loyalty.coupon(workspace_id, code.strip().upper())
+    if found is None:
+        raise NotFound(f"no coupon {code}")
+    template = program.template(found.template)
+    cart = Cart(channel, tuple(CartLine(amount, category) for amount, category in lines), shipping)
+    used, amount = coupon_rules.redeem(
+        found, template, program, customer_id=customer_id, cart=cart, order_id=order_id, at=at
+    )
+    if found.status != "redeemed" and not uow.loyalty.mark_redeemed(workspace_id, used, amount):
+        raise Conflict(f"coupon {found.code} was redeemed by another request just now")
+    return {**_coupon_dict(used), "discount": str(amount.quantize(Decimal("0.01")))}
+
+
+def _coupon_dict(coupon: Any) -> dict[str, Any]:
+    return {
+        "code": coupon.code,
+        "template": coupon.template,
+        "customer_id": coupon.customer_id,
+        "status": coupon.status,
+        "issued_at": coupon.issued_at.isoformat(),
+        "expires_at": coupon.expires_at.isoformat(),
+        "order_id": coupon.order_id,
+        "batch": coupon.batch,
+    }

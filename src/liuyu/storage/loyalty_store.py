@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, or_, select, update
@@ -19,6 +21,8 @@ from sqlalchemy import Connection, delete, func, insert, or_, select, update
 from liuyu.domain.eventlog import Event
 from liuyu.domain.loyalty import LoyaltyBook, Program, load_program
 from liuyu.domain.loyalty.account import MemberAccount
+from liuyu.domain.loyalty.benefit import BenefitConsumed
+from liuyu.domain.loyalty.coupon import Coupon
 from liuyu.domain.loyalty.member import member_number
 from liuyu.services.loyalty import (
     DEFAULT_PROGRAM,
@@ -64,7 +68,110 @@ class SqlLoyalty:
             update(lt.loyalty_programs).where(lt.loyalty_programs.c.workspace_id == workspace_id).values(**values)
         )
         if done.rowcount == 0:
-            self.conn.execute(insert(lt.loyalty_programs).values(workspace_id=workspace_id, **values))
+            self.conn.execute(
+                insert(lt.loyalty_programs).values(
+                    workspace_id=workspace_id, coupon_secret=secrets.token_hex(32), **values
+                )
+            )
+
+    def secret(self, workspace_id: int) -> bytes:
+        """The workspace's coupon secret, made with the default program the first time it is needed."""
+        query = select(lt.loyalty_programs.c.coupon_secret).where(lt.loyalty_programs.c.workspace_id == workspace_id)
+        found = self.conn.execute(query).scalar_one_or_none()
+        if found is None:
+            self.set_program(workspace_id, DEFAULT_PROGRAM, "", "liuyu", datetime.now(UTC))
+            found = self.conn.execute(query).scalar_one()
+        return bytes.fromhex(found)
+
+    # -- coupons and benefits (operator data, kept across rebuilds) -------------------------
+
+    def add_coupons(self, workspace_id: int, coupons: Sequence[Coupon]) -> None:
+        if coupons:
+            self.conn.execute(
+                insert(lt.loyalty_coupons),
+                [
+                    {
+                        "workspace_id": workspace_id,
+                        "code": c.code,
+                        "template": c.template,
+                        "customer_id": c.customer_id,
+                        "batch": c.batch,
+                        "status": c.status,
+                        "issued_at": c.issued_at,
+                        "expires_at": c.expires_at,
+                    }
+                    for c in coupons
+                ],
+            )
+
+    def coupons_in_batch(self, workspace_id: int, batch: str) -> int:
+        c = lt.loyalty_coupons.c
+        return self.conn.execute(
+            select(func.count()).where(c.workspace_id == workspace_id, c.batch == batch)
+        ).scalar_one()
+
+    def coupon(self, workspace_id: int, code: str) -> Coupon | None:
+        c = lt.loyalty_coupons.c
+        row = self.conn.execute(
+            select(lt.loyalty_coupons).where(c.workspace_id == workspace_id, c.code == code)
+        ).first()
+        if row is None:
+            return None
+        return Coupon(
+            row.code,
+            row.template,
+            row.customer_id,
+            row.issued_at,
+            row.expires_at,
+            row.status,
+            row.order_id,
+            row.redeemed_at,
+            row.channel,
+            row.batch,
+        )
+
+    def coupons(self, workspace_id: int, customers: Sequence[int]) -> list[dict[str, Any]]:
+        c = lt.loyalty_coupons.c
+        rows = self.conn.execute(
+            select(lt.loyalty_coupons)
+            .where(c.workspace_id == workspace_id, c.customer_id.in_(list(customers)))
+            .order_by(c.issued_at.desc(), c.code)
+        )
+        return [{k: v for k, v in r._mapping.items() if k not in ("id", "workspace_id", "discount_fen")} for r in rows]
+
+    def mark_redeemed(self, workspace_id: int, coupon: Coupon, amount: Decimal) -> bool:
+        """The one conditional update that makes a redemption exactly-once: it changes an issued coupon only."""
+        c = lt.loyalty_coupons.c
+        done = self.conn.execute(
+            update(lt.loyalty_coupons)
+            .where(c.workspace_id == workspace_id, c.code == coupon.code, c.status == "issued")
+            .values(
+                status="redeemed",
+                order_id=coupon.order_id,
+                redeemed_at=coupon.redeemed_at,
+                channel=coupon.channel,
+                discount_fen=int(amount * 100),
+            )
+        )
+        return done.rowcount == 1
+
+    def benefit_keys(self, workspace_id: int, customer_id: int) -> set[str]:
+        b = lt.loyalty_benefit_uses.c
+        rows = self.conn.execute(select(b.key).where(b.workspace_id == workspace_id, b.customer_id == customer_id))
+        return set(rows.scalars())
+
+    def add_benefit_use(self, workspace_id: int, taken: BenefitConsumed) -> None:
+        self.conn.execute(
+            insert(lt.loyalty_benefit_uses).values(
+                workspace_id=workspace_id,
+                key=taken.key,
+                customer_id=taken.customer_id,
+                kind=taken.kind,
+                value=taken.value,
+                channel=taken.channel,
+                at=taken.at,
+            )
+        )
 
     # -- facts ------------------------------------------------------------------------------
 

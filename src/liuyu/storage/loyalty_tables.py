@@ -18,6 +18,7 @@ loyalty_programs = Table(
     Column("workspace_id", ForeignKey("workspaces.id"), nullable=False, unique=True),
     Column("document", JsonType, nullable=False),
     Column("source", Text, nullable=False, default=""),  # the YAML as the admin wrote it
+    Column("coupon_secret", String(64), nullable=False),  # keys the HMAC of unique coupon codes
     Column("updated_at", UTCDateTime, nullable=False),
     Column("updated_by", String(200), nullable=False),
 )

@@ -264,6 +264,7 @@ def upgrade() -> None:
     sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('document', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('source', sa.Text(), nullable=False),
+    sa.Column('coupon_secret', sa.String(length=64), nullable=False),
     sa.Column('updated_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_by', sa.String(length=200), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_loyalty_programs_workspace_id_workspaces')),
