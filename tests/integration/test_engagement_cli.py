@@ -90,3 +90,19 @@ def test_exporting_a_missing_segment_fails_without_writing_a_file(shop: int, tmp
     out = tmp_path / "none.csv"
     result = runner.invoke(app, ["segments", "export", "99", "--workspace", "qimu", "--output", str(out)])
     assert result.exit_code == 1 and not out.exists()
+
+
+def test_tag_by_hand_list_and_remove(shop: int) -> None:
+    run("tags", "add", "11", "VIP", "--reason", "年消费过万", "--workspace", "qimu")
+    assert "VIP" in run("tags", "list", "11", "--workspace", "qimu")
+    assert "manual" in run("tags", "list", "--workspace", "qimu")
+    run("tags", "remove", "11", "VIP", "--reason", "录错了", "--workspace", "qimu")
+    assert "VIP" not in run("tags", "list", "11", "--workspace", "qimu")
+    missing = runner.invoke(app, ["tags", "remove", "11", "VIP", "--reason", "again", "--workspace", "qimu"])
+    assert missing.exit_code == 1 and "no tag" in missing.output
+
+
+def test_a_segment_saved_with_a_tag_tags_its_members(shop: int) -> None:
+    run("segments", "save", "上海客", 'city = "上海"', "--tag", "魔都", "--workspace", "qimu")
+    listed = run("tags", "list", "--workspace", "qimu")
+    assert "魔都" in listed and "rule" in listed and listed.split()[-1] == "2"

@@ -144,3 +144,66 @@ def why(segment_id: int, customer_id: int, workspace: str | None = WorkspaceOpti
         segment = uow.engagement.segment(ws, segment_id)
     explanation = sql_segments.explain_customer(c.engine, ws, customer_id, from_json(segment["expression_json"]))
     console.print("\n".join(explanation.lines()), markup=False, highlight=False)
+
+
+tags_app = typer.Typer(help="Tag customers by hand and see the tags in use.", no_args_is_help=True)
+
+
+@tags_app.command("add")
+@friendly_errors
+def add_tag(
+    customer_id: int,
+    tag: str,
+    reason: str = typer.Option(..., "--reason", help="Why; kept with the tag."),
+    workspace: str | None = WorkspaceOption,
+    actor: str = typer.Option("cli", help="Who tags (for the audit log)."),
+) -> None:
+    """Tag a customer by hand."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        engagement.tag_customer(uow, ws, customer_id, tag, reason=reason, actor=actor)
+        uow.commit()
+    console.print(f"Tagged customer {customer_id} {tag!r}.", markup=False)
+
+
+@tags_app.command("remove")
+@friendly_errors
+def remove_tag(
+    customer_id: int,
+    tag: str,
+    reason: str = typer.Option(..., "--reason", help="Why; goes to the audit log."),
+    workspace: str | None = WorkspaceOption,
+    actor: str = typer.Option("cli", help="Who removes it (for the audit log)."),
+) -> None:
+    """Take a tag away from a customer."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        engagement.untag_customer(uow, ws, customer_id, tag, reason=reason, actor=actor)
+        uow.commit()
+    console.print(f"Removed {tag!r} from customer {customer_id}.", markup=False)
+
+
+@tags_app.command("list")
+@friendly_errors
+def list_tags(
+    customer_id: int | None = typer.Argument(None, help="One customer's tags; all tags with counts when left out."),
+    workspace: str | None = WorkspaceOption,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The tags in use with how many customers carry them, or one customer's tags."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        rows = uow.engagement.tag_counts(ws) if customer_id is None else uow.engagement.tags_of(ws, customer_id)
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        if customer_id is None:
+            console.print(f"{row['tag']:<20} {row['source']:<7} {row['customers']:>8}", markup=False)
+        else:
+            console.print(
+                f"{row['tag']:<20} {row['source']:<7} {row['at']:%Y-%m-%d %H:%M}  {row['reason']}", markup=False
+            )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, literal, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, literal, or_, select, update
 
 from liuyu.domain.engagement.segment import Node
 from liuyu.domain.errors import Conflict, NotFound
@@ -57,6 +57,7 @@ class SqlEngagement:
 
     def delete_segment(self, workspace_id: int, segment_id: int) -> None:
         self.segment(workspace_id, segment_id)
+        self.sync_rule_tags(workspace_id, segment_id, None, datetime.now(UTC))
         for table in (segment_members, segment_changes):
             self.conn.execute(
                 delete(table).where(table.c.workspace_id == workspace_id, table.c.segment_id == segment_id)
@@ -182,6 +183,12 @@ class SqlEngagement:
         ).first()
         return found is not None
 
+    def customers_of(self, workspace_id: int, customer_ids: Sequence[int]) -> set[int]:
+        """Which of these ids are customers of the workspace."""
+        c = t.customers
+        query = select(c.c.id).where(c.c.workspace_id == workspace_id, c.c.id.in_(list(customer_ids)))
+        return set(self.conn.execute(query).scalars())
+
     def is_member(self, workspace_id: int, segment_id: int, customer_id: int) -> bool:
         query = select(segment_members.c.customer_id).where(
             segment_members.c.workspace_id == workspace_id,
@@ -195,3 +202,95 @@ class SqlEngagement:
             segment_members.c.workspace_id == workspace_id, segment_members.c.segment_id == segment_id
         )
         return list(self.conn.execute(query.order_by(segment_members.c.customer_id)).scalars())
+
+    # -- tags ---------------------------------------------------------------------------------
+
+    def tags_of(self, workspace_id: int, customer_id: int) -> list[dict[str, Any]]:
+        ct = t.customer_tags
+        query = (
+            select(ct.c.tag, ct.c.source, ct.c.reason, ct.c.at)
+            .where(ct.c.workspace_id == workspace_id, ct.c.customer_id == customer_id)
+            .order_by(ct.c.tag)
+        )
+        return [dict(row) for row in self.conn.execute(query).mappings()]
+
+    def put_tags(self, workspace_id: int, rows: Sequence[dict[str, Any]]) -> None:
+        """Set tags (``customer_id``, ``tag``, ``source``, ``reason``, ``at``); a tag set again takes the new source."""
+        ct = t.customer_tags
+        by_tag: dict[str, list[int]] = {}
+        for row in rows:
+            by_tag.setdefault(row["tag"], []).append(row["customer_id"])
+        for tag, ids in by_tag.items():
+            self.conn.execute(
+                delete(ct).where(ct.c.workspace_id == workspace_id, ct.c.tag == tag, ct.c.customer_id.in_(ids))
+            )
+        if rows:
+            self.conn.execute(insert(ct), [{"workspace_id": workspace_id, **row} for row in rows])
+
+    def remove_tag(self, workspace_id: int, customer_id: int, tag: str) -> dict[str, Any] | None:
+        """Remove a tag; returns what was removed (None when the customer did not have it)."""
+        ct = t.customer_tags
+        mine = and_(ct.c.workspace_id == workspace_id, ct.c.customer_id == customer_id, ct.c.tag == tag)
+        row = self.conn.execute(select(ct.c.tag, ct.c.source, ct.c.reason, ct.c.at).where(mine)).mappings().first()
+        if row is not None:
+            self.conn.execute(delete(ct).where(mine))
+        return None if row is None else dict(row)
+
+    def tag_counts(self, workspace_id: int) -> list[dict[str, Any]]:
+        """Every tag of the workspace with how many live customers carry it, per source."""
+        ct, c = t.customer_tags, t.customers
+        query = (
+            select(ct.c.tag, ct.c.source, func.count().label("customers"))
+            .select_from(ct.join(c, and_(c.c.id == ct.c.customer_id, c.c.workspace_id == ct.c.workspace_id)))
+            .where(ct.c.workspace_id == workspace_id, c.c.merged_into.is_(None), c.c.erased_at.is_(None))
+            .group_by(ct.c.tag, ct.c.source)
+            .order_by(ct.c.tag, ct.c.source)
+        )
+        return [dict(row) for row in self.conn.execute(query).mappings()]
+
+    def sync_rule_tags(self, workspace_id: int, segment_id: int, tag: str | None, now: datetime) -> tuple[int, int]:
+        """Give the segment's members its tag and take it from those who left, set-wise; (added, removed).
+
+        Rule tags say which segment gave them (reason ``segment:<id>``); a tag set by hand or by
+        another rule is never taken away here.
+        """
+        ct = t.customer_tags
+        reason = rule_reason(segment_id)
+        members = select(segment_members.c.customer_id).where(
+            segment_members.c.workspace_id == workspace_id, segment_members.c.segment_id == segment_id
+        )
+        given = and_(ct.c.workspace_id == workspace_id, ct.c.source == "rule", ct.c.reason == reason)
+        stale = and_(given, ct.c.tag != tag) if tag else given
+        if tag:
+            stale = or_(stale, and_(given, ct.c.customer_id.not_in(members)))
+        removed = self.conn.execute(select(func.count()).select_from(ct).where(stale)).scalar_one()
+        self.conn.execute(delete(ct).where(stale))
+        if not tag:
+            return 0, int(removed)
+        has_it = select(ct.c.customer_id).where(ct.c.workspace_id == workspace_id, ct.c.tag == tag)
+        missing = and_(
+            segment_members.c.workspace_id == workspace_id,
+            segment_members.c.segment_id == segment_id,
+            segment_members.c.customer_id.not_in(has_it),
+        )
+        added = self.conn.execute(select(func.count()).select_from(segment_members).where(missing)).scalar_one()
+        constants = (
+            literal(workspace_id),
+            literal(tag),
+            literal("rule"),
+            literal(reason),
+            literal(now, t.UTCDateTime()),
+        )
+        ws, tag_value, source, why, at = constants
+        self.conn.execute(
+            insert(ct).from_select(
+                ["workspace_id", "customer_id", "tag", "source", "reason", "at"],
+                select(ws, segment_members.c.customer_id, tag_value, source, why, at).where(missing),
+            )
+        )
+        return int(added), int(removed)
+
+
+def rule_reason(segment_id: int) -> str:
+    """The reason a rule tag carries: which saved segment gave it."""
+    return f"segment:{segment_id}"

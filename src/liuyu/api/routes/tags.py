@@ -1,0 +1,64 @@
+"""Tags: a customer's tags with source and time, adding and removing them by hand, and counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from liuyu.api.deps import ContainerDep, CurrentReader
+from liuyu.domain.errors import NotFound
+from liuyu.services import engagement
+from liuyu.storage.uow import SqlUnitOfWork
+
+router = APIRouter(prefix="/api/v1", tags=["tags"])
+
+TAGGERS = ("admin", "operator", "supervisor", "agent")
+
+
+class TagIn(BaseModel):
+    tag: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=500, description="why; kept with the tag")
+
+
+@router.get("/tags", summary="Every tag with how many customers carry it, per source")
+def counts(container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
+    with SqlUnitOfWork(container.engine) as uow:
+        return {"tags": uow.engagement.tag_counts(principal.workspace_id)}
+
+
+@router.get("/customers/{customer_id}/tags", summary="A customer's tags with source, reason and time")
+def customer_tags(customer_id: int, container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
+    with SqlUnitOfWork(container.engine) as uow:
+        if not uow.engagement.customer_exists(principal.workspace_id, customer_id):
+            raise NotFound(f"no customer {customer_id} in this workspace")
+        return {"customer_id": customer_id, "tags": uow.engagement.tags_of(principal.workspace_id, customer_id)}
+
+
+@router.post("/customers/{customer_id}/tags", status_code=201, summary="Tag a customer by hand")
+def add(customer_id: int, body: TagIn, container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
+    principal.require(*TAGGERS)
+    with SqlUnitOfWork(container.engine) as uow:
+        added = engagement.tag_customer(
+            uow, principal.workspace_id, customer_id, body.tag, reason=body.reason, actor=principal.actor
+        )
+        uow.commit()
+    return added
+
+
+@router.delete("/customers/{customer_id}/tags/{tag}", summary="Remove a tag (the reason goes to the audit log)")
+def remove(
+    customer_id: int,
+    tag: str,
+    container: ContainerDep,
+    principal: CurrentReader,
+    reason: str = Query(min_length=1, max_length=500),
+) -> dict[str, Any]:
+    principal.require(*TAGGERS)
+    with SqlUnitOfWork(container.engine) as uow:
+        removed = engagement.untag_customer(
+            uow, principal.workspace_id, customer_id, tag, reason=reason, actor=principal.actor
+        )
+        uow.commit()
+    return removed
