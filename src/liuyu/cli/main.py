@@ -12,6 +12,7 @@ from liuyu.cli import (
     nlp_knowledge,  # noqa: F401  (adds train-intent, train-match, ask to `nlp`)
 )
 from liuyu.cli import eval as eval_cli
+from liuyu.cli import loyalty as loyalty_cli
 from liuyu.cli import nlp as nlp_cli
 from liuyu.cli import segments as segments_cli
 
@@ -26,6 +27,9 @@ app.add_typer(admin.workspace_app, name="workspace")
 app.add_typer(admin.keys_app, name="keys")
 app.add_typer(admin.users_app, name="users")
 app.add_typer(customers.app, name="customers")
+app.add_typer(loyalty_cli.members_app, name="members")
+app.add_typer(loyalty_cli.points_app, name="points")
+app.add_typer(loyalty_cli.coupons_app, name="coupons")
 app.add_typer(eval_cli.register(), name="eval")
 app.add_typer(nlp_cli.app, name="nlp")
 app.add_typer(segments_cli.app, name="segments")
