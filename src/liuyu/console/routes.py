@@ -57,6 +57,9 @@ def render(
 
 def mount_area_pages(app: FastAPI) -> None:
     """Each area's console pages (console/<area>_routes.py); one call a line."""
+    from liuyu.console import loyalty_routes  # here: area pages import render and friends from this module
+
+    loyalty_routes.mount(app)
 
 
 def _principal(request: Request) -> Principal | None:
