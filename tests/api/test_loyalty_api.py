@@ -158,3 +158,25 @@ def test_a_coupon_is_redeemed_once_and_a_retry_for_the_same_order_gets_the_same_
     assert first.json()["discount"] == "30.00"
     card = api.client.get(f"/api/v1/members/{customer}", headers=h).json()
     assert [c["status"] for c in card["coupons"]] == ["redeemed"]
+
+
+def test_the_daily_job_expires_coupons_that_were_not_used_in_time(api: Api) -> None:  # noqa: F811
+    customer = member_with_points(api)
+    h = api.headers(operator_key(api))
+    api.client.post("/api/v1/coupons/issue", json={"template": "GOLD-30", "customer_ids": [customer]}, headers=h)
+    soon = api.client.post("/api/v1/loyalty/run-due", json={}, headers=h).json()
+    later = (datetime.now(UTC) + timedelta(days=31)).isoformat()
+    done = api.client.post("/api/v1/loyalty/run-due", json={"at": later}, headers=h).json()
+    assert (soon["coupons_expired"], done["coupons_expired"]) == (0, 1)
+    coupons = api.client.get(f"/api/v1/members/{customer}", headers=h).json()["coupons"]
+    assert [c["status"] for c in coupons] == ["expired"]
+
+
+def test_a_new_program_moves_members_to_the_tiers_it_defines(api: Api) -> None:  # noqa: F811
+    customer = member_with_points(api)
+    h = api.headers(api.qimu.admin_key)
+    higher = PROGRAM.replace("threshold: 500", "threshold: 5000")
+    assert api.client.put("/api/v1/loyalty/program", json={"yaml": higher}, headers=h).status_code == 200
+    assert api.client.get(f"/api/v1/members/{customer}", headers=h).json()["tier"]["code"] == "MEMBER"
+    with SqlUnitOfWork(api.engine) as uow:  # type: ignore[arg-type]
+        assert [m["tier"] for m in uow.loyalty.members(api.qimu.id)] == ["MEMBER"]  # what the overview counts

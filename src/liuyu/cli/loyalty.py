@@ -184,7 +184,10 @@ def expire(
     if as_json:
         print_json(result)
         return
-    console.print(f"Released {result['released']} pending points; expired {result['expired']} points.")
+    console.print(
+        f"Released {result['released']} pending points; expired {result['expired']} points "
+        f"and {result['coupons_expired']} coupons."
+    )
 
 
 @coupons_app.command("template")

@@ -240,6 +240,8 @@ def set_program(uow: Any, workspace_id: int, text: str, *, actor: str, at: datet
     program = program_from_yaml(text)
     uow.ingest.lock_workspace(workspace_id)
     uow.loyalty.set_program(workspace_id, program_document(program), text, actor, at)
+    # Tiers and settings may change what the stored rows say: write them again under the new program.
+    uow.loyalty.materialize(workspace_id, uow.loyalty.all_customers(workspace_id), rewrite=True)
     return program
 
 
@@ -334,7 +336,8 @@ def run_due(uow: Any, workspace_id: int, *, at: datetime) -> dict[str, int]:
     uow.loyalty.add_facts(workspace_id, [record])
     uow.loyalty.materialize(workspace_id, uow.loyalty.all_customers(workspace_id))
     after = uow.loyalty.points_by_kind(workspace_id)
-    return {kind: after.get(kind, 0) - before.get(kind, 0) for kind in ("released", "expired")}
+    done = {kind: after.get(kind, 0) - before.get(kind, 0) for kind in ("released", "expired")}
+    return {**done, "coupons_expired": uow.loyalty.expire_coupons(workspace_id, at)}
 
 
 # -- reading a member -----------------------------------------------------------------------

@@ -155,6 +155,16 @@ class SqlLoyalty:
         )
         return done.rowcount == 1
 
+    def expire_coupons(self, workspace_id: int, at: datetime) -> int:
+        """Unused coupons past their time become expired; returns how many."""
+        c = lt.loyalty_coupons.c
+        done = self.conn.execute(
+            update(lt.loyalty_coupons)
+            .where(c.workspace_id == workspace_id, c.status == "issued", c.expires_at <= at)
+            .values(status="expired")
+        )
+        return int(done.rowcount)
+
     def benefit_keys(self, workspace_id: int, customer_id: int) -> set[str]:
         b = lt.loyalty_benefit_uses.c
         rows = self.conn.execute(select(b.key).where(b.workspace_id == workspace_id, b.customer_id == customer_id))
