@@ -16,11 +16,7 @@ def accept_suggestion(
     uow: Any, workspace_id: int, suggestion_id: int, *, actor: str, now: datetime | None = None
 ) -> dict[str, Any]:
     now = now or datetime.now(UTC)
-    suggestion = uow.suggestions.get(workspace_id, suggestion_id)
-    if suggestion is None:
-        raise NotFound(f"no suggestion {suggestion_id}")
-    if suggestion["status"] != "pending":
-        raise Conflict(f"suggestion {suggestion_id} was {suggestion['status']} already")
+    suggestion = _pending(uow, workspace_id, suggestion_id)
     uow.ingest.lock_workspace(workspace_id)
     a = uow.replay.customer(workspace_id, suggestion["customer_a"])
     b = uow.replay.customer(workspace_id, suggestion["customer_b"])
@@ -54,11 +50,16 @@ def reject_suggestion(
     uow: Any, workspace_id: int, suggestion_id: int, *, actor: str, now: datetime | None = None
 ) -> dict[str, Any]:
     now = now or datetime.now(UTC)
+    _pending(uow, workspace_id, suggestion_id)
+    uow.suggestions.decide(suggestion_id, "rejected", actor, now)
+    uow.accounts.audit(workspace_id, actor, "suggestion.reject", f"suggestion:{suggestion_id}", {}, now)
+    return {"suggestion_id": suggestion_id}
+
+
+def _pending(uow: Any, workspace_id: int, suggestion_id: int) -> dict[str, Any]:
     suggestion = uow.suggestions.get(workspace_id, suggestion_id)
     if suggestion is None:
         raise NotFound(f"no suggestion {suggestion_id}")
     if suggestion["status"] != "pending":
         raise Conflict(f"suggestion {suggestion_id} was {suggestion['status']} already")
-    uow.suggestions.decide(suggestion_id, "rejected", actor, now)
-    uow.accounts.audit(workspace_id, actor, "suggestion.reject", f"suggestion:{suggestion_id}", {}, now)
-    return {"suggestion_id": suggestion_id}
+    return dict(suggestion)
