@@ -108,6 +108,13 @@ def test_a_partial_refund_reverses_points_in_proportion(engine: Engine) -> None:
     assert member["pending"] == 200
 
 
+def test_a_refund_filed_before_its_payment_still_reverses_the_points(engine: Engine) -> None:
+    ws = workspace(engine)
+    ingest(engine, ws, [order("1:refunded:15000", "1", ALICE, "300.00", refunded="150.00")])
+    ingest(engine, ws, [order("1:paid", "1", ALICE, "300.00")])
+    assert card_of(engine, ws, customer_of(engine, ws, "1"))["pending"] == 150
+
+
 def test_completed_orders_release_their_points_when_the_job_runs_after_the_window(engine: Engine) -> None:
     ws = workspace(engine)
     ingest(engine, ws, [order("1:done", "1", ALICE, "120.00", completed=T0 + timedelta(days=2))])

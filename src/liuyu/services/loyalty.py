@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from liuyu.domain.errors import Conflict, InvalidInput, NotFound
+from liuyu.domain.errors import Conflict, InvalidInput, LiuyuError, NotFound
 from liuyu.domain.eventlog import Event
 from liuyu.domain.loyalty import (
     AccountsMerged,
@@ -148,23 +148,37 @@ def domain_facts(program: Program, records: Iterable[FactRecord]) -> Iterator[Fa
     """Stored facts, in log order, as the domain's facts.
 
     Refunds are stored as the cumulative amount an order snapshot showed; each becomes the part
-    not refunded before. Completed orders release their points at the first job run after the
-    return window closes, so a replay releases them at the same place as the live run did.
+    not refunded before (a refund filed before its payment waits for it). Completed orders release
+    their points at the first job run after the return window closes, so a replay releases them at
+    the same place as the live run did.
     """
     refunded: dict[str, int] = {}
+    paid: set[str] = set()
+    held: dict[str, list[FactRecord]] = {}  # refunds of orders whose payment has not arrived yet
     waiting: dict[str, tuple[int, datetime]] = {}  # order -> (customer, window closes at)
     window = timedelta(days=program.return_window_days)
+
+    def refund(record: FactRecord) -> Iterator[Fact]:
+        order, fen = record.payload["order_id"], int(record.payload["fen"])
+        before = refunded.get(order, 0)
+        if fen > before:
+            refunded[order] = fen
+            amount = Decimal(fen - before) / 100
+            yield OrderRefunded(record.customer_id or 0, order, str(fen), amount, record.at)
+
     for record in sorted(records, key=FactRecord.sort_key):
         p = record.payload
         if record.kind == "order_paid":
             lines = tuple(PaidLine(x["line_id"], Decimal(x["amount"]), x.get("category")) for x in p["lines"])
             yield _order_paid(record, lines)
+            paid.add(p["order_id"])
+            for early in held.pop(p["order_id"], []):
+                yield from refund(early)
         elif record.kind == "order_refunded":
-            before = refunded.get(p["order_id"], 0)
-            if p["fen"] > before:
-                refunded[p["order_id"]] = p["fen"]
-                amount = Decimal(p["fen"] - before) / 100
-                yield OrderRefunded(record.customer_id or 0, p["order_id"], str(p["fen"]), amount, record.at)
+            if p["order_id"] in paid:
+                yield from refund(record)
+            else:
+                held.setdefault(p["order_id"], []).append(record)
         elif record.kind == "order_completed":
             waiting.setdefault(p["order_id"], (record.customer_id or 0, record.at + window))
         elif record.kind == "merged":
@@ -203,7 +217,7 @@ def build_book(program: Program, records: Iterable[FactRecord]) -> LoyaltyBook:
     for fact in domain_facts(program, records):
         try:
             book.apply(fact)
-        except (Conflict, NotFound):
+        except LiuyuError:  # a bad fact from one channel file must not stop everyone's points
             continue
     return book
 
