@@ -106,3 +106,9 @@ def test_a_segment_saved_with_a_tag_tags_its_members(shop: int) -> None:
     run("segments", "save", "上海客", 'city = "上海"', "--tag", "魔都", "--workspace", "qimu")
     listed = run("tags", "list", "--workspace", "qimu")
     assert "魔都" in listed and "rule" in listed and listed.split()[-1] == "2"
+
+
+def test_traits_refresh_scores_every_customer_and_shows_one(shop: int) -> None:
+    out = run("traits", "refresh", "--workspace", "qimu")
+    assert "Scored 3 customers (0 buyers" in out and "prospect" in out
+    assert '"lifecycle": "prospect"' in run("traits", "show", "11", "--workspace", "qimu")

@@ -34,6 +34,7 @@ app.add_typer(eval_cli.register(), name="eval")
 app.add_typer(nlp_cli.app, name="nlp")
 app.add_typer(segments_cli.app, name="segments")
 app.add_typer(segments_cli.tags_app, name="tags")
+app.add_typer(segments_cli.traits_app, name="traits")
 
 
 @app.callback()

@@ -1,4 +1,4 @@
-"""``liuyu segments count|preview|save|list|export|why|refresh`` and ``liuyu tags add|remove|list``."""
+"""``liuyu segments count|preview|save|list|export|why|refresh``, ``liuyu tags …`` and ``liuyu traits …``."""
 
 from __future__ import annotations
 
@@ -207,3 +207,39 @@ def list_tags(
             console.print(
                 f"{row['tag']:<20} {row['source']:<7} {row['at']:%Y-%m-%d %H:%M}  {row['reason']}", markup=False
             )
+
+
+traits_app = typer.Typer(
+    help="Computed traits: RFM, lifecycle, purchase forecasts, preferred hours.", no_args_is_help=True
+)
+
+
+@traits_app.command("refresh")
+@friendly_errors
+def refresh_traits(workspace: str | None = WorkspaceOption, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Recompute every customer's scores (RFM quintiles, lifecycle, BG/NBD forecasts, preferred hours)."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        summary = engagement.refresh_traits(uow, ws)
+        uow.commit()
+    if as_json:
+        print_json(summary)
+        return
+    console.print(
+        f"Scored {summary['customers']} customers ({summary['buyers']} buyers, "
+        f"{summary['forecast']} with a purchase forecast).",
+        markup=False,
+    )
+    for stage, n in summary["lifecycle"].items():
+        console.print(f"  {stage:<15} {n:>8}", markup=False)
+
+
+@traits_app.command("show")
+@friendly_errors
+def show_traits(customer_id: int, workspace: str | None = WorkspaceOption) -> None:
+    """One customer's computed scores as JSON."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        print_json(uow.engagement.scores_of(ws, customer_id))

@@ -1,4 +1,4 @@
-"""Use cases for saved segments and tags: save, change, refresh memberships, tag customers.
+"""Use cases for segments, tags and computed traits: save, refresh memberships, tag, score.
 
 Every function takes a unit of work whose ``engagement`` is a
 :class:`liuyu.storage.engagement_store.SqlEngagement` (or a fake with the same methods); the
@@ -7,10 +7,15 @@ caller commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from liuyu.domain.engagement import rfm
+from liuyu.domain.engagement.lifecycle import LifecycleWindows, stage_of
 from liuyu.domain.engagement.segment import Node, from_json, parse, to_json, to_text
 from liuyu.domain.errors import InvalidInput, NotFound
 
@@ -194,3 +199,148 @@ def apply_tags(
     rows = [row for (cid, _), row in unique.items() if cid in known]  # never tag another workspace's customer
     uow.engagement.put_tags(workspace_id, rows)
     return len(rows)
+
+
+# -- computed traits ------------------------------------------------------------------------
+
+MIN_FIT_BUYERS = 20  # below this many buyers (or 5 repeat buyers) a BG/NBD fit says more about noise than people
+TOP_HOURS = 3
+SMALL_FIT_BUYERS, SMALL_FIT_PENALTY = 1000, 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class TraitSettings:
+    """A workspace's knobs for computed traits, from its settings (``lifecycle``, ``traits``, ``timezone``)."""
+
+    windows: LifecycleWindows = field(default_factory=LifecycleWindows)
+    horizon_days: int = 90
+    timezone: str = "Asia/Shanghai"
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> TraitSettings:
+        traits = settings.get("traits") or {}
+        horizon = traits.get("horizon_days", 90)
+        if not isinstance(horizon, int) or horizon < 1:
+            raise InvalidInput("must be a whole number of days, at least 1", field="traits.horizon_days", value=horizon)
+        return cls(
+            windows=LifecycleWindows.from_settings(settings.get("lifecycle") or {}),
+            horizon_days=horizon,
+            timezone=str(settings.get("timezone") or "Asia/Shanghai"),
+        )
+
+
+def compute_scores(
+    people: Sequence[Mapping[str, Any]],
+    orders: Sequence[tuple[int, datetime, int]],
+    activity: Sequence[tuple[int, int, int]],
+    now: datetime,
+    settings: TraitSettings,
+) -> list[dict[str, Any]]:
+    """One score row per customer from plain rows: RFM, lifecycle, BG/NBD forecasts, preferred hours.
+
+    ``people`` has ``id`` and ``first_seen``; ``orders`` are (customer_id, paid at, net fen);
+    ``activity`` is (customer_id, UTC hour, events).
+    """
+    ids = [int(p["id"]) for p in people]
+    known = set(ids)
+    by_customer: dict[int, list[tuple[datetime, int]]] = {}
+    for customer_id, at, fen in orders:
+        if customer_id in known and at <= now:
+            by_customer.setdefault(customer_id, []).append((at, fen))
+    buyers = [
+        rfm.BuyerRow(cid, max(at for at, _ in rows), len(rows), Decimal(sum(fen for _, fen in rows)))
+        for cid, rows in sorted(by_customer.items())
+    ]
+    scores = {s.customer_id: s for s in rfm.score(buyers)}
+    forecasts = _forecasts(by_customer, now, settings)
+    hours = _preferred_hours(activity, now, settings.timezone)
+    rows = []
+    for person in people:
+        cid = int(person["id"])
+        verdict = stage_of([at for at, _ in by_customer.get(cid, [])], person.get("first_seen"), now, settings.windows)
+        score = scores.get(cid)
+        p_alive, predicted = forecasts.get(cid, (None, None))
+        rows.append(
+            {
+                "customer_id": cid,
+                "rfm_r": score and score.recency,
+                "rfm_f": score and score.frequency,
+                "rfm_m": score and score.monetary,
+                "rfm_cell": score and score.cell,
+                "lifecycle": verdict.stage.value,
+                "lifecycle_reason": verdict.reason[:200],
+                "p_alive": p_alive,
+                "predicted_purchases": predicted,
+                "preferred_hours": hours.get(cid, []),
+                "computed_at": now,
+            }
+        )
+    return rows
+
+
+def _forecasts(
+    by_customer: Mapping[int, list[tuple[datetime, int]]], now: datetime, settings: TraitSettings
+) -> dict[int, tuple[float, float]]:
+    """(P(alive), expected purchases over the horizon) per buyer, from a BG/NBD fit on this workspace."""
+    import numpy as np
+
+    from liuyu.analytics.clv import fit_bgnbd, summarize  # scipy: loaded only for the traits job
+
+    zone = ZoneInfo(settings.timezone)
+    purchases = [
+        (str(cid), at.astimezone(zone).date(), fen / 100) for cid, rows in by_customer.items() for at, fen in rows
+    ]
+    summary = summarize(purchases, end=now.astimezone(zone).date())
+    if len(summary.customer_ids) < MIN_FIT_BUYERS or int((summary.frequency > 0).sum()) < 5:
+        return {}
+    # A small workspace's likelihood is flat enough for the parameters to run off; a light pull keeps them sane.
+    penalty = SMALL_FIT_PENALTY if len(summary.customer_ids) < SMALL_FIT_BUYERS else 0.0
+    try:
+        model = fit_bgnbd(summary.frequency, summary.recency, summary.age, penalty=penalty)
+    except (ValueError, ArithmeticError):
+        return {}
+    weeks = settings.horizon_days / 7.0
+    alive = model.p_alive(summary.frequency, summary.recency, summary.age)
+    expected = model.expected_purchases(weeks, summary.frequency, summary.recency, summary.age)
+    if not (np.isfinite(alive).all() and np.isfinite(expected).all()):
+        return {}
+    return {
+        int(cid): (round(float(p), 4), round(float(n), 4))
+        for cid, p, n in zip(summary.customer_ids, alive, expected, strict=True)
+    }
+
+
+def _preferred_hours(activity: Sequence[tuple[int, int, int]], now: datetime, timezone: str) -> dict[int, list[int]]:
+    """The local hours with the most events per customer, busiest first (ties: earlier hour first)."""
+    offset = ZoneInfo(timezone).utcoffset(now.replace(tzinfo=None)) or timedelta(0)
+    shift = round(offset / timedelta(hours=1))
+    counts: dict[int, dict[int, int]] = {}
+    for customer_id, utc_hour, events in activity:
+        local = (utc_hour + shift) % 24
+        per_hour = counts.setdefault(customer_id, {})
+        per_hour[local] = per_hour.get(local, 0) + events
+    return {
+        cid: [h for h, _ in sorted(per_hour.items(), key=lambda item: (-item[1], item[0]))[:TOP_HOURS]]
+        for cid, per_hour in counts.items()
+    }
+
+
+def refresh_traits(uow: Any, workspace_id: int, *, now: datetime | None = None) -> dict[str, Any]:
+    """Recompute every customer's scores for the workspace (the scheduled job); returns a summary."""
+    now = now or datetime.now(UTC)
+    workspace = uow.accounts.workspace(workspace_id)
+    if workspace is None:
+        raise NotFound(f"no workspace {workspace_id}")
+    settings = TraitSettings.from_settings(workspace.get("settings") or {})
+    people, orders = uow.engagement.buyers_and_orders(workspace_id)
+    rows = compute_scores(people, orders, uow.engagement.activity_by_hour(workspace_id), now, settings)
+    uow.engagement.replace_scores(workspace_id, rows)
+    stages: dict[str, int] = {}
+    for row in rows:
+        stages[row["lifecycle"]] = stages.get(row["lifecycle"], 0) + 1
+    return {
+        "customers": len(rows),
+        "buyers": sum(1 for row in rows if row["rfm_r"] is not None),
+        "forecast": sum(1 for row in rows if row["p_alive"] is not None),
+        "lifecycle": dict(sorted(stages.items())),
+    }

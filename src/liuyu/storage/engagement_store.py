@@ -12,7 +12,7 @@ from liuyu.domain.engagement.segment import Node
 from liuyu.domain.errors import Conflict, NotFound
 from liuyu.domain.orders import from_fen
 from liuyu.storage import tables as t
-from liuyu.storage.engagement_tables import saved_segments, segment_changes, segment_members
+from liuyu.storage.engagement_tables import customer_scores, saved_segments, segment_changes, segment_members
 from liuyu.storage.segments import compile_segment
 
 SEGMENT_COLUMNS = (
@@ -289,6 +289,46 @@ class SqlEngagement:
             )
         )
         return int(added), int(removed)
+
+    # -- computed scores (liuyu traits refresh) ---------------------------------------------
+
+    def buyers_and_orders(self, workspace_id: int) -> tuple[list[dict[str, Any]], list[tuple[int, datetime, int]]]:
+        """Live customers (id, first_seen) and their paid orders as (customer_id, paid time, net fen)."""
+        c, o = t.customers, t.orders
+        live = and_(c.c.workspace_id == workspace_id, c.c.merged_into.is_(None), c.c.erased_at.is_(None))
+        people = [dict(row) for row in self.conn.execute(select(c.c.id, c.c.first_seen).where(live)).mappings()]
+        paid_at = func.coalesce(o.c.paid_at, o.c.placed_at)
+        query = (
+            select(o.c.customer_id, paid_at, o.c.paid_fen - o.c.refunded_fen)
+            .join(c, and_(c.c.id == o.c.customer_id, live))
+            .where(o.c.workspace_id == workspace_id, o.c.paid_fen.is_not(None), paid_at.is_not(None))
+        )
+        orders = [(int(cid), at, int(fen)) for cid, at, fen in self.conn.execute(query)]
+        return people, orders
+
+    def activity_by_hour(self, workspace_id: int) -> list[tuple[int, int, int]]:
+        """(customer_id, UTC hour 0–23, events) for every customer with events: for preferred hours."""
+        e = t.events
+        hour = func.extract("hour", e.c.occurred_at)
+        query = (
+            select(e.c.customer_id, hour, func.count())
+            .where(e.c.workspace_id == workspace_id, e.c.customer_id.is_not(None))
+            .group_by(e.c.customer_id, hour)
+        )
+        return [(int(cid), int(h), int(n)) for cid, h, n in self.conn.execute(query)]
+
+    def replace_scores(self, workspace_id: int, rows: Sequence[dict[str, Any]], batch: int = 10_000) -> None:
+        """Swap the workspace's scores for these, inside the caller's transaction."""
+        self.conn.execute(delete(customer_scores).where(customer_scores.c.workspace_id == workspace_id))
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            self.conn.execute(insert(customer_scores), [{"workspace_id": workspace_id, **row} for row in chunk])
+
+    def scores_of(self, workspace_id: int, customer_id: int) -> dict[str, Any] | None:
+        sc = customer_scores
+        query = select(sc).where(sc.c.workspace_id == workspace_id, sc.c.customer_id == customer_id)
+        row = self.conn.execute(query).mappings().first()
+        return None if row is None else {k: v for k, v in row.items() if k != "workspace_id"}
 
 
 def rule_reason(segment_id: int) -> str:

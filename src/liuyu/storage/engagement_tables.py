@@ -1,11 +1,12 @@
-"""Engagement tables: saved segments, who is in each, and when people entered or left.
+"""Engagement tables: saved segments, who is in each and when they entered or left, and computed scores.
 
 Memberships are derived: ``liuyu segments refresh`` recomputes them from the segment expressions.
+Scores are computed: ``liuyu traits refresh`` recomputes them for a whole workspace.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 
 from liuyu.storage.tables import Id, JsonType, UTCDateTime, metadata
 
@@ -45,4 +46,21 @@ segment_changes = Table(
     Column("change", String(8), nullable=False),  # entered | exited
     Column("at", UTCDateTime, nullable=False),
     Index("ix_segment_changes_segment", "workspace_id", "segment_id", "at"),
+)
+
+customer_scores = Table(
+    "customer_scores",
+    metadata,
+    Column("workspace_id", ForeignKey("workspaces.id"), primary_key=True),
+    Column("customer_id", BigInteger, primary_key=True),
+    Column("rfm_r", Integer),  # 1–5 by quintile within the workspace; NULL for someone who never bought
+    Column("rfm_f", Integer),
+    Column("rfm_m", Integer),
+    Column("rfm_cell", String(8)),  # e.g. R5F3M4
+    Column("lifecycle", String(20), nullable=False),
+    Column("lifecycle_reason", String(200), nullable=False, default=""),
+    Column("p_alive", Float),  # BG/NBD chance the customer still buys; NULL when the fit had too little data
+    Column("predicted_purchases", Float),  # expected purchases over the workspace's horizon
+    Column("preferred_hours", JsonType, nullable=False, default=list),  # local hours with most activity
+    Column("computed_at", UTCDateTime, nullable=False),
 )

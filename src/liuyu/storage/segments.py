@@ -43,11 +43,13 @@ from liuyu.domain.engagement.segment import Clause as Explanation
 from liuyu.domain.errors import InvalidInput
 from liuyu.domain.orders import from_fen
 from liuyu.storage import tables as t
+from liuyu.storage.engagement_tables import customer_scores
 
 Clause = ColumnElement[bool]
 
 #: Kinds of value fields: how a typed value turns into a condition on the stored column.
-KINDS = ("number", "text", "money", "days_since")
+#: ``number`` is a whole-number quantity (counts, scores); ``real`` a fraction compared as typed.
+KINDS = ("number", "real", "text", "money", "days_since")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +143,28 @@ def default_fields() -> FieldRegistry:
     fields.add_predicate("channel", _used_channel, "has used any of these channels")
     fields.add_predicate("bought_category", _bought(t.order_lines.c.category), "a paid order had this category")
     fields.add_predicate("bought_sku", _bought(t.order_lines.c.sku), "a paid order had this SKU")
+    for name, kind, help in SCORE_FIELDS:
+        fields.add_value(name, lambda s, name=name: _score(s, name), kind, help)
     return fields
+
+
+#: Computed by ``liuyu traits refresh`` (liuyu.services.engagement.refresh_traits).
+SCORE_FIELDS = (
+    ("rfm_r", "number", "recency score 1-5 (5 = bought most recently)"),
+    ("rfm_f", "number", "frequency score 1-5"),
+    ("rfm_m", "number", "monetary score 1-5"),
+    ("rfm_cell", "text", 'the RFM cell, e.g. "R5F3M4"'),
+    ("lifecycle", "text", "prospect, new_member, first_purchase, repeat, loyal, at_risk, dormant, churned"),
+    ("p_alive", "real", "chance (0-1) the customer still buys, from the BG/NBD fit"),
+    ("predicted_purchases", "real", "expected purchases over the workspace's horizon (90 days unless set)"),
+)
+
+
+def _score(scope: Scope, name: str) -> ColumnElement[Any]:
+    sc = customer_scores
+    return (
+        select(sc.c[name]).where(sc.c.workspace_id == scope.workspace_id, sc.c.customer_id == c.c.id).scalar_subquery()
+    )
 
 
 #: The registry used when none is given; extend it, do not replace it.
@@ -232,9 +255,21 @@ def _compare(spec: ValueField, column: ColumnElement[Any], op: str, value: Value
                 lambda k: column > scope.now - timedelta(days=k + 1),
             ),
         )
+    if spec.kind == "real":
+        return and_(known, _REAL_TESTS[op](column, number))
     if spec.kind == "money":
         number = number * 100
     return and_(known, _whole_number_test(op, number, lambda k: column >= k, lambda k: column <= k))
+
+
+_REAL_TESTS: dict[str, Callable[[ColumnElement[Any], Decimal], Clause]] = {
+    "=": lambda col, n: col == n,
+    "!=": lambda col, n: col != n,
+    "<": lambda col, n: col < n,
+    "<=": lambda col, n: col <= n,
+    ">": lambda col, n: col > n,
+    ">=": lambda col, n: col >= n,
+}
 
 
 def _compile(node: Node, scope: Scope, fields: FieldRegistry) -> Clause:
