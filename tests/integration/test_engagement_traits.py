@@ -85,17 +85,29 @@ def test_too_few_buyers_give_no_forecast_rather_than_a_wild_one() -> None:
     assert {r["p_alive"] for r in rows} == {None}
 
 
-@pytest.fixture
-def scored(engine: Engine) -> int:
-    """A workspace whose forty buyers were scored by the traits job."""
-    with SqlUnitOfWork(engine) as uow:
-        ws = accounts.create_workspace(uow.accounts, "qimu")
-        uow.commit()
-    people, orders = _shop(random.Random(7))
+def insert_shop(
+    engine: Engine, ws: int, people: list[dict[str, object]], orders: list[tuple[int, datetime, int]]
+) -> None:
+    """Write the customers and their paid orders, and three evening visits by customer 1."""
     with engine.begin() as conn:
         conn.execute(
             insert(t.customers),
             [{"id": p["id"], "workspace_id": ws, "anchor_seq": p["id"], "first_seen": p["first_seen"]} for p in people],
+        )
+        conn.execute(
+            insert(t.customer_traits),
+            [
+                {
+                    "customer_id": p["id"],
+                    "workspace_id": ws,
+                    "order_count": sum(1 for o in orders if o[0] == p["id"]),
+                    "total_spent_fen": sum(o[2] * (1 + int(p["id"]) % 7) for o in orders if o[0] == p["id"]),
+                    "aov_fen": 5000,
+                    "channels": [],
+                    "categories": [],
+                }
+                for p in people
+            ],
         )
         conn.execute(
             insert(t.orders),
@@ -134,6 +146,16 @@ def scored(engine: Engine) -> int:
                 for n in range(3)
             ],
         )
+
+
+@pytest.fixture
+def scored(engine: Engine) -> int:
+    """A workspace whose forty buyers were scored by the traits job."""
+    with SqlUnitOfWork(engine) as uow:
+        ws = accounts.create_workspace(uow.accounts, "qimu")
+        uow.commit()
+    people, orders = _shop(random.Random(7))
+    insert_shop(engine, ws, people, orders)
     with SqlUnitOfWork(engine) as uow:
         summary = engagement.refresh_traits(uow, ws, now=NOW)
         uow.commit()

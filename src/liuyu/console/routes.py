@@ -58,8 +58,10 @@ def render(
 def mount_area_pages(app: FastAPI) -> None:
     """Each area's console pages (console/<area>_routes.py); one call a line."""
     from liuyu.console import loyalty_routes  # here: area pages import render and friends from this module
+    from liuyu.console.engagement_routes import mount as mount_engagement
 
     loyalty_routes.mount(app)
+    mount_engagement(app)
 
 
 def _principal(request: Request) -> Principal | None:

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from liuyu.domain.engagement import rfm
-from liuyu.domain.engagement.lifecycle import LifecycleWindows, stage_of
+from liuyu.domain.engagement.lifecycle import LifecycleWindows, Stage, stage_of
 from liuyu.domain.engagement.segment import Node, from_json, parse, to_json, to_text
 from liuyu.domain.errors import InvalidInput, NotFound
 
@@ -343,4 +343,31 @@ def refresh_traits(uow: Any, workspace_id: int, *, now: datetime | None = None) 
         "buyers": sum(1 for row in rows if row["rfm_r"] is not None),
         "forecast": sum(1 for row in rows if row["p_alive"] is not None),
         "lifecycle": dict(sorted(stages.items())),
+    }
+
+
+# -- dashboard ------------------------------------------------------------------------------
+
+CURVE_POINTS = 50  # enough for a smooth 20/80 line, few enough for a page
+
+
+def dashboard(uow: Any, workspace_id: int) -> dict[str, Any]:
+    """What the engagement dashboard shows: repurchase rate, R×F grid, stages and the 20/80 curve."""
+    from liuyu.analytics.pareto import concentration, pareto_curve
+
+    counts = uow.engagement.dashboard_counts(workspace_id)
+    revenue = uow.engagement.revenue_per_buyer(workspace_id)
+    curve = pareto_curve(revenue)
+    step = max(1, len(curve) // CURVE_POINTS)
+    shown = curve[::step] + ([curve[-1]] if (len(curve) - 1) % step else [])
+    buyers = counts["buyers"]
+    return {
+        "buyers": buyers,
+        "repeat_buyers": counts["repeat_buyers"],
+        "repurchase_rate": counts["repeat_buyers"] / buyers if buyers else None,
+        "grid": [[counts["grid"].get((r, f), 0) for f in range(1, 6)] for r in range(5, 0, -1)],  # rows R5…R1
+        "stages": [(stage.value, counts["stages"].get(stage.value, 0)) for stage in Stage],
+        "scored_at": counts["scored_at"],
+        "top20_share": concentration(revenue).top_revenue_share if revenue else None,
+        "curve": shown,
     }

@@ -330,6 +330,53 @@ class SqlEngagement:
         row = self.conn.execute(query).mappings().first()
         return None if row is None else {k: v for k, v in row.items() if k != "workspace_id"}
 
+    # -- dashboard reads ----------------------------------------------------------------------
+
+    def dashboard_counts(self, workspace_id: int) -> dict[str, Any]:
+        """Buyers, repeat buyers, the R×F grid, stage counts and when scores were computed."""
+        c, tr, sc = t.customers, t.customer_traits, customer_scores
+        live = and_(c.c.workspace_id == workspace_id, c.c.merged_into.is_(None), c.c.erased_at.is_(None))
+        buyers_query = (
+            select(
+                func.count().filter(tr.c.order_count >= 1),
+                func.count().filter(tr.c.order_count >= 2),
+            )
+            .select_from(c.join(tr, tr.c.customer_id == c.c.id))
+            .where(live)
+        )
+        buyers, repeat = self.conn.execute(buyers_query).one()
+        scored = c.join(sc, and_(sc.c.customer_id == c.c.id, sc.c.workspace_id == c.c.workspace_id))
+        grid_query = (
+            select(sc.c.rfm_r, sc.c.rfm_f, func.count())
+            .select_from(scored)
+            .where(live, sc.c.rfm_r.is_not(None))
+            .group_by(sc.c.rfm_r, sc.c.rfm_f)
+        )
+        stage_query = select(sc.c.lifecycle, func.count()).select_from(scored).where(live).group_by(sc.c.lifecycle)
+        when = select(func.max(sc.c.computed_at)).where(sc.c.workspace_id == workspace_id)
+        return {
+            "buyers": int(buyers or 0),
+            "repeat_buyers": int(repeat or 0),
+            "grid": {(int(r), int(f)): int(n) for r, f, n in self.conn.execute(grid_query)},
+            "stages": {str(stage): int(n) for stage, n in self.conn.execute(stage_query)},
+            "scored_at": self.conn.execute(when).scalar(),
+        }
+
+    def revenue_per_buyer(self, workspace_id: int) -> list[int]:
+        """Net spend in fen of every live customer who bought: the input of the 20/80 curve."""
+        c, tr = t.customers, t.customer_traits
+        query = (
+            select(tr.c.total_spent_fen)
+            .select_from(c.join(tr, tr.c.customer_id == c.c.id))
+            .where(
+                c.c.workspace_id == workspace_id,
+                c.c.merged_into.is_(None),
+                c.c.erased_at.is_(None),
+                tr.c.order_count >= 1,
+            )
+        )
+        return [int(v) for v in self.conn.execute(query).scalars()]
+
 
 def rule_reason(segment_id: int) -> str:
     """The reason a rule tag carries: which saved segment gave it."""
