@@ -3,9 +3,9 @@
 Cosine of sentence embeddings alone confuses questions that share a topic but differ in one
 decisive word (多少钱 vs 在哪买, 能 vs 不能, 7天 vs 15天). So a small gradient-boosted classifier
 reads several views of the pair: e5 cosine and the element-wise product and difference of the two
-vectors, character and word overlap, TF-IDF cosine, edit-distance ratios, length differences, and
-whether numbers, negations or question words disagree. It is trained by ``liuyu nlp train-match``
-on question pairs and shipped as ``models/match_zh.joblib``.
+vectors, character and word overlap, TF-IDF cosines, the IDF weight of words only one side has,
+edit-distance ratios, length differences, and whether numbers, negations or question words disagree.
+It is trained by ``liuyu nlp train-match`` on question pairs and shipped as ``models/match_zh.joblib``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ __all__ = [
     "train_match_model",
 ]
 
-MATCH_FORMAT_VERSION = 1
+MATCH_FORMAT_VERSION = 2
 # Matching compares questions; past this many characters a text is cut (a question is rarely longer).
 MAX_QUESTION_CHARS = 200
 BUILTIN_MATCH_MODEL = Path(__file__).parent / "models" / "match_zh.joblib"
@@ -105,20 +105,53 @@ def _scalar_features(a: str, b: str) -> list[float]:
     ]
 
 
+def _unmatched_weight(words: set[str], other: set[str], idf: dict[str, float]) -> tuple[float, float]:
+    """Share of a question's IDF mass in words the other question lacks, and the rarest such word's IDF."""
+    weights = {w: idf.get(w, max(idf.values(), default=1.0)) for w in words}
+    total = sum(weights.values()) or 1.0
+    missing = [weights[w] for w in words - other]
+    return sum(missing) / total, max(missing, default=0.0)
+
+
 def pair_features(
-    texts_a: Sequence[str], texts_b: Sequence[str], emb_a: np.ndarray, emb_b: np.ndarray, tfidf: Any
+    texts_a: Sequence[str], texts_b: Sequence[str], emb_a: np.ndarray, emb_b: np.ndarray, vocab: Vocabulary
 ) -> np.ndarray:
     """One row per pair: scalar similarity features, then |a-b| and a*b of the embeddings."""
     from sklearn.preprocessing import normalize
 
-    tf_a = normalize(tfidf.transform(texts_a))
-    tf_b = normalize(tfidf.transform(texts_b))
-    tfidf_cos = np.asarray(tf_a.multiply(tf_b).sum(axis=1)).ravel()
+    tf_a = normalize(vocab.chars.transform(texts_a))
+    tf_b = normalize(vocab.chars.transform(texts_b))
+    char_cos = np.asarray(tf_a.multiply(tf_b).sum(axis=1)).ravel()
+    words_a = [_words(t) for t in texts_a]
+    words_b = [_words(t) for t in texts_b]
+    wa = normalize(vocab.words.transform(words_a))
+    wb = normalize(vocab.words.transform(words_b))
+    word_cos = np.asarray(wa.multiply(wb).sum(axis=1)).ravel()
+    rows = []
+    for a, b, ta, tb in zip(texts_a, texts_b, words_a, words_b, strict=True):
+        share_a, rarest_a = _unmatched_weight(set(ta), set(tb), vocab.idf)
+        share_b, rarest_b = _unmatched_weight(set(tb), set(ta), vocab.idf)
+        rows.append([*_scalar_features(a, b), max(share_a, share_b), min(share_a, share_b), max(rarest_a, rarest_b)])
+    scalars = np.array(rows, dtype=np.float32)
     cosine = np.einsum("ij,ij->i", emb_a, emb_b)
-    scalars = np.array([_scalar_features(a, b) for a, b in zip(texts_a, texts_b, strict=True)], dtype=np.float32)
-    return np.hstack([cosine[:, None], tfidf_cos[:, None], scalars, np.abs(emb_a - emb_b), emb_a * emb_b]).astype(
-        np.float32
-    )
+    return np.hstack(
+        [cosine[:, None], char_cos[:, None], word_cos[:, None], scalars, np.abs(emb_a - emb_b), emb_a * emb_b]
+    ).astype(np.float32)
+
+
+class Vocabulary:
+    """Character and word TF-IDF fitted on the training questions, and the word IDF table."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.chars = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True).fit(texts)
+        self.words = TfidfVectorizer(analyzer=_identity, sublinear_tf=True).fit([_words(t) for t in texts])
+        self.idf = dict(zip(self.words.get_feature_names_out().tolist(), self.words.idf_.tolist(), strict=True))
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
 
 
 def _one_thread() -> Any:
@@ -135,7 +168,7 @@ class MatchModel:
     def __init__(self, threshold: float = 0.5) -> None:
         self.threshold = threshold
         self.version = MATCH_FORMAT_VERSION
-        self._tfidf: Any = None
+        self._vocabulary: Vocabulary | None = None
         self._booster: Any = None
 
     def fit(
@@ -150,14 +183,13 @@ class MatchModel:
     ) -> MatchModel:
         """Learn from labelled pairs whose e5 vectors the caller computed (they are the slow part)."""
         from sklearn.ensemble import HistGradientBoostingClassifier
-        from sklearn.feature_extraction.text import TfidfVectorizer
 
         if len(set(labels)) < 2:
             raise InvalidInput("need both matching and non-matching pairs", value=sorted(set(labels)))
         a = [clean_text(t, MAX_QUESTION_CHARS) for t in texts_a]
         b = [clean_text(t, MAX_QUESTION_CHARS) for t in texts_b]
-        self._tfidf = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True).fit(a + b)
-        features = pair_features(a, b, emb_a, emb_b, self._tfidf)
+        self._vocabulary = Vocabulary(a + b)
+        features = pair_features(a, b, emb_a, emb_b, self._vocabulary)
         self._booster = HistGradientBoostingClassifier(
             max_iter=max_iter,
             learning_rate=0.05,
@@ -186,7 +218,7 @@ class MatchModel:
         if emb_a is None or emb_b is None:
             embedder = embedder or shared_embedder()
             emb_a, emb_b = embedder.query(a), embedder.query(b)
-        features = pair_features(a, b, emb_a, emb_b, self._tfidf)
+        features = pair_features(a, b, emb_a, emb_b, self._vocabulary)
         with _one_thread():
             return self._booster.predict_proba(features)[:, 1]
 

@@ -180,8 +180,11 @@ class KnowledgeIndex:
         ceiling = sum(best_per_token) + (len(unique) - len(known)) * max(best_per_token)
         return scores, ceiling
 
-    def search(self, question: str, k: int = 5) -> list[Hit]:
-        """The best ``k`` hits that pass the thresholds, best first; an empty list when nothing fits."""
+    def search(self, question: str, k: int = 5, *, use_embeddings: bool | None = None) -> list[Hit]:
+        """The best ``k`` hits that pass the thresholds, best first; an empty list when nothing fits.
+
+        ``use_embeddings=False`` runs the lexical path alone for this one search (e.g. under load).
+        """
         question = clean_text(question, MAX_QUESTION_CHARS)
         if not question or not self._passages or k <= 0:
             return []
@@ -195,7 +198,8 @@ class KnowledgeIndex:
             if lexical[i] > 0:
                 fused[int(i)] = fused.get(int(i), 0.0) + 1 / (RRF_K + rank + 1)
         cosine = None
-        if self.use_embeddings and len(self._vectors) == n:
+        dense = self.use_embeddings if use_embeddings is None else use_embeddings
+        if dense and len(self._vectors) == n:
             q = self._get_embedder().query([question])[0]
             cosine = self._vectors @ q
             for rank, i in enumerate(_top(cosine, depth)):
