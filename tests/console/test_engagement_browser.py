@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import random
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +17,7 @@ from tests.api.server import serving
 from tests.api.test_segments_api import ALICE, CAROL, _seed
 
 pytestmark = pytest.mark.browser
+SHOTS = Path(os.environ["LIUYU_SCREENSHOTS"]) if os.environ.get("LIUYU_SCREENSHOTS") else None
 PASSWORD = "黑武士-手柄-2026"
 
 
@@ -52,6 +55,8 @@ def test_an_operator_builds_a_segment_with_a_live_count_and_saves_it(api: Api, b
         page.fill("#expression", 'city = "上海" and order_count >= 1')
         page.wait_for_function("document.getElementById('count').textContent === '1'")
         assert page.is_hidden("#error")
+        if SHOTS:
+            page.screenshot(path=str(SHOTS / "segment-builder.png"), full_page=True)
         page.fill("#segment-name", "上海买家")
         page.click("#save")
         page.wait_for_selector("#segment-title")
@@ -66,6 +71,8 @@ def test_an_operator_builds_a_segment_with_a_live_count_and_saves_it(api: Api, b
         page.wait_for_selector("#why")
         why = page.inner_text("#why")
         assert "✗" in why and "order_count >= 1" in why and "0" in why
+        if SHOTS:
+            page.screenshot(path=str(SHOTS / "segment-detail.png"), full_page=True)
         page.click("#lang-en")
         page.wait_for_selector("text=Why is a customer in this segment?")
         page.close()
@@ -92,4 +99,6 @@ def test_the_dashboard_shows_repurchase_rfm_grid_stages_and_the_20_80_curve(api:
         assert page.locator("#pareto polyline").count() == 1
         share = float(page.inner_text("#top20").rstrip("%"))
         assert 20 < share < 100
+        if SHOTS:
+            page.screenshot(path=str(SHOTS / "engagement-dashboard.png"), full_page=True)
         page.close()
