@@ -376,3 +376,4 @@ DERIVED_TABLES = (
 from liuyu.storage import area_tables  # noqa: E402, F401  (placeholder module: keeps this block's shape)
 from liuyu.storage import engagement_tables  # noqa: E402, F401
 from liuyu.storage import loyalty_tables  # noqa: E402, F401
+from liuyu.storage import service_tables  # noqa: E402, F401

@@ -16,6 +16,7 @@ from liuyu.storage.loyalty_store import SqlLoyalty
 from liuyu.storage.privacy_store import SqlPrivacy
 from liuyu.storage.projections import PROJECTIONS
 from liuyu.storage.replay_store import SqlReplayStore
+from liuyu.storage.service_store import SqlServiceStore
 from liuyu.storage.suggestions_store import SqlSuggestions
 
 
@@ -39,6 +40,7 @@ class SqlUnitOfWork:
         self.suggestions = SqlSuggestions(self.conn)
         self.loyalty = SqlLoyalty(self.conn)
         self.engagement = SqlEngagement(self.conn)
+        self.service = SqlServiceStore(self.conn)
         return self
 
     def __exit__(

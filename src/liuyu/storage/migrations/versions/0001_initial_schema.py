@@ -84,6 +84,33 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     op.create_table(
+        "conversations",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("conversation_key", sa.String(length=200), nullable=False),
+        sa.Column("customer_id", sa.BigInteger(), nullable=True),
+        sa.Column("order_platform", sa.String(length=20), nullable=True),
+        sa.Column("order_id", sa.String(length=100), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("assignee", sa.String(length=200), nullable=True),
+        sa.Column("anger", sa.Integer(), nullable=False),
+        sa.Column("reply_to", sa.String(length=300), nullable=True),
+        sa.Column("last_message_at", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_conversations_workspace_id_workspaces")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_conversations")),
+        sa.UniqueConstraint("workspace_id", "channel", "conversation_key", name="uq_conversations_key"),
+    )
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_conversations_inbox", ["workspace_id", "status", "anger", "last_message_at"], unique=False
+        )
+
+    op.create_table(
         "customer_scores",
         sa.Column("workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("customer_id", sa.BigInteger(), nullable=False),
@@ -522,6 +549,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_separations")),
     )
     op.create_table(
+        "service_channels",
+        sa.Column("workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("secret", sa.String(length=200), nullable=False),
+        sa.Column("outbound_kind", sa.String(length=20), nullable=False),
+        sa.Column("outbound_target", sa.String(length=500), nullable=True),
+        sa.Column("outbound_secret", sa.String(length=200), nullable=True),
+        sa.Column("created_at", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_service_channels_workspace_id_workspaces")
+        ),
+        sa.PrimaryKeyConstraint("workspace_id", "channel", name=op.f("pk_service_channels")),
+    )
+    op.create_table(
         "users",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -566,6 +607,34 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("order_pk", "event_seq", name=op.f("pk_order_status_history")),
     )
     op.create_table(
+        "service_messages",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("direction", sa.String(length=10), nullable=False),
+        sa.Column("external_id", sa.String(length=200), nullable=False),
+        sa.Column("sender", sa.String(length=200), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("sent_at", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "analysis", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
+        ),
+        sa.Column("delivery_status", sa.String(length=20), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"], ["conversations.id"], name=op.f("fk_service_messages_conversation_id_conversations")
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_service_messages_workspace_id_workspaces")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_service_messages")),
+        sa.UniqueConstraint("workspace_id", "channel", "direction", "external_id", name="uq_service_messages_key"),
+    )
+    with op.batch_alter_table("service_messages", schema=None) as batch_op:
+        batch_op.create_index("ix_service_messages_conversation", ["conversation_id", "sent_at"], unique=False)
+
+    op.create_table(
         "sessions",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -574,13 +643,50 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_sessions_user_id_users")),
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_sessions")),
     )
+    op.create_table(
+        "service_outbox",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=100), nullable=False),
+        sa.Column(
+            "payload", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
+        ),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("claimed_until", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["message_id"], ["service_messages.id"], name=op.f("fk_service_outbox_message_id_service_messages")
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_service_outbox_workspace_id_workspaces")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_service_outbox")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_service_outbox_idempotency_key")),
+    )
+    with op.batch_alter_table("service_outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_service_outbox_due", ["status", "next_attempt_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("service_outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_service_outbox_due")
+
+    op.drop_table("service_outbox")
     op.drop_table("sessions")
+    with op.batch_alter_table("service_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_service_messages_conversation")
+
+    op.drop_table("service_messages")
     op.drop_table("order_status_history")
     op.drop_table("order_lines")
     op.drop_table("users")
+    op.drop_table("service_channels")
     op.drop_table("separations")
     op.drop_table("segment_members")
     with op.batch_alter_table("segment_changes", schema=None) as batch_op:
@@ -639,6 +745,10 @@ def downgrade() -> None:
 
     op.drop_table("customer_tags")
     op.drop_table("customer_scores")
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.drop_index("ix_conversations_inbox")
+
+    op.drop_table("conversations")
     op.drop_table("audit_log")
     op.drop_table("api_keys")
     op.drop_table("workspaces")

@@ -1,0 +1,56 @@
+"""Inbound channel webhooks: ``POST /webhooks/{channel}`` with one JSON contract for every bridge.
+
+The caller names its workspace in ``X-Liuyu-Workspace`` and signs the raw body with the
+workspace's secret for that channel (``X-Liuyu-Signature: sha256=<hex HMAC-SHA256>``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+
+from liuyu.api.deps import ContainerDep
+from liuyu.domain.customers.identity import IdentityPolicy
+from liuyu.domain.errors import InvalidInput
+from liuyu.services.inbox import INBOUND_CHANNELS, SIGNATURE_HEADER, parse_message, receive_messages, signature_ok
+from liuyu.storage.uow import SqlUnitOfWork
+
+router = APIRouter(tags=["webhooks"])
+MAX_BODY = 2 * 1024 * 1024
+MAX_MESSAGES = 500
+
+
+@router.post("/webhooks/{channel}", summary="Messages from a channel bridge (signed; see docs/service_hub_slice.md)")
+async def inbound(channel: str, request: Request, container: ContainerDep) -> dict[str, Any]:
+    if channel not in INBOUND_CHANNELS:
+        raise HTTPException(status_code=404, detail=f"unknown channel; use one of {', '.join(INBOUND_CHANNELS)}")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise HTTPException(status_code=413, detail="body over 2 MB; send smaller batches")
+    slug = request.headers.get("x-liuyu-workspace", "")
+    signature = request.headers.get(SIGNATURE_HEADER)
+    return await run_in_threadpool(_receive, container, channel, slug, signature, body)
+
+
+def _receive(container: Any, channel: str, slug: str, signature: str | None, body: bytes) -> dict[str, Any]:
+    with SqlUnitOfWork(container.engine) as uow:
+        workspace = uow.accounts.workspace_by_slug(slug) if slug else None
+        settings = uow.service.channel(workspace["id"], channel) if workspace else None
+    if workspace is None or settings is None or not signature_ok(settings["secret"], body, signature):
+        raise HTTPException(status_code=401, detail="bad or missing signature (or unknown workspace or channel)")
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HTTPException(status_code=400, detail=f"body is not JSON: {exc}") from exc
+    items = data.get("messages") if isinstance(data, dict) and "messages" in data else [data]
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_MESSAGES:
+        raise InvalidInput(f"'messages' must be a list of 1-{MAX_MESSAGES} messages", field="messages")
+    parsed = [parse_message(channel, item, f"messages[{i}]") for i, item in enumerate(items)]
+    policy = IdentityPolicy(protect_verified_phones=container.settings.protect_verified_phones)
+    with SqlUnitOfWork(container.engine) as uow:
+        report = receive_messages(uow, int(workspace["id"]), parsed, policy=policy)
+        uow.commit()
+    return report.as_dict()
