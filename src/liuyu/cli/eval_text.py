@@ -186,6 +186,7 @@ def eval_intent(
     from liuyu.nlp.embeddings import CachedEmbedder
     from liuyu.nlp.intent import (
         IntentClassifierModel,
+        ModelFileError,
         builtin_examples,
         load_intent_model,
         load_taxonomy,
@@ -212,7 +213,11 @@ def eval_intent(
     embedder = CachedEmbedder(cache) if cache else None
     model: IntentClassifierModel
     if builtin and embeddings:
-        model = load_intent_model()  # the shipped model was trained on exactly train_rows
+        try:
+            model = load_intent_model()  # the shipped model was trained on exactly train_rows
+        except ModelFileError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from exc
     else:
         model = train_intent_model(train_rows, names=names, use_embeddings=embeddings, embedder=embedder)
     ours = [p.label for p in model.predict(texts, embedder=embedder)]
@@ -274,6 +279,7 @@ def eval_match(
     from sklearn.preprocessing import normalize
 
     from liuyu.nlp.embeddings import clean_text, shared_embedder
+    from liuyu.nlp.intent import ModelFileError
     from liuyu.nlp.matching import MAX_QUESTION_CHARS, load_match_model, read_pairs_csv
 
     if not file.is_file():
@@ -281,7 +287,11 @@ def eval_match(
     texts_a, texts_b, gold = read_pairs_csv(file)
     if not gold:
         raise typer.BadParameter(f"{file}: no pairs with a 0/1 label")
-    matcher = load_match_model(model)
+    try:
+        matcher = load_match_model(model)
+    except ModelFileError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
     started = time.perf_counter()
     embedder = shared_embedder()
     emb_a = embedder.query([clean_text(t, MAX_QUESTION_CHARS) for t in texts_a])
