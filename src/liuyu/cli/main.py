@@ -15,6 +15,7 @@ from liuyu.cli import eval as eval_cli
 from liuyu.cli import loyalty as loyalty_cli
 from liuyu.cli import nlp as nlp_cli
 from liuyu.cli import segments as segments_cli
+from liuyu.cli import service as service_cli
 
 app = typer.Typer(help="liuyu: the customer micro-circulation platform.", no_args_is_help=True)
 app.command("init")(admin.init)
@@ -35,6 +36,7 @@ app.add_typer(nlp_cli.app, name="nlp")
 app.add_typer(segments_cli.app, name="segments")
 app.add_typer(segments_cli.tags_app, name="tags")
 app.add_typer(segments_cli.traits_app, name="traits")
+app.add_typer(service_cli.app, name="service")
 
 
 @app.callback()

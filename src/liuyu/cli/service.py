@@ -1,0 +1,114 @@
+"""``liuyu service channel|import-chats|send-outbox``: the service hub from the command line."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+
+from liuyu.cli.common import WorkspaceOption, console, container, friendly_errors, print_json, resolve_workspace
+from liuyu.domain.errors import InvalidInput
+
+app = typer.Typer(help="The service hub: channels, chat-log imports, the outbox worker.", no_args_is_help=True)
+
+
+@app.command()
+@friendly_errors
+def channel(
+    name: str = typer.Argument(..., help="tmall, jd, douyin, wechat, wecom, web, app, email or hotline."),
+    workspace: str | None = WorkspaceOption,
+    outbound: str | None = typer.Option(None, help="Where replies go: a webhook URL, or host:port of an SMTP relay."),
+    kind: str | None = typer.Option(None, help="webhook (default) or smtp."),
+    rotate: bool = typer.Option(False, help="Issue new secrets; the old ones stop working at once."),
+) -> None:
+    """Set up a channel; its signing secrets are shown once, when created or rotated."""
+    from liuyu.services.inbox import configure_channel
+    from liuyu.storage.uow import SqlUnitOfWork
+
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        shown = configure_channel(uow, ws, name, rotate=rotate, outbound_kind=kind, outbound_target=outbound)
+        uow.commit()
+    print_json(shown)
+    if "secret" in shown:
+        console.print("[yellow]Store these secrets now; liuyu will not show them again.[/yellow]")
+
+
+@app.command("import-chats")
+@friendly_errors
+def import_chats(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSONL: one message (speaker turn) a line."),
+    workspace: str | None = WorkspaceOption,
+    analyze: bool = typer.Option(True, help="Read intent, sentiment and entities of customer turns."),
+) -> None:
+    """Import chat logs: each line is the webhook contract plus ``channel`` and ``speaker`` (customer | agent).
+
+    Bad lines are reported with their line number and skipped; running the import again stores nothing twice.
+    """
+    from liuyu.domain.customers.identity import IdentityPolicy
+    from liuyu.services.inbox import InboundMessage, nlp_analyzer, parse_chat_line, receive_messages
+    from liuyu.storage.uow import SqlUnitOfWork
+
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    good: list[InboundMessage] = []
+    bad: list[str] = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            where = f"line {number}"
+            try:
+                good.append(parse_chat_line(json.loads(line), where))
+            except json.JSONDecodeError as exc:
+                bad.append(f"{where}: not JSON ({exc.msg})")
+            except InvalidInput as exc:
+                bad.append(str(exc))
+    policy = IdentityPolicy(protect_verified_phones=c.settings.protect_verified_phones)
+    stored = duplicate = 0
+    conversations: set[int] = set()
+    for start in range(0, len(good), 500):
+        with SqlUnitOfWork(c.engine) as uow:
+            report = receive_messages(
+                uow,
+                ws,
+                good[start : start + 500],
+                analyzer=nlp_analyzer if analyze else (lambda texts: [None] * len(texts)),
+                policy=policy,
+            )
+            uow.commit()
+        stored, duplicate = stored + report.stored, duplicate + report.duplicate
+        conversations.update(report.conversations)
+    for problem in bad[:20]:
+        console.print(f"[red]{problem}[/red]")
+    print_json(
+        {"lines": len(good) + len(bad), "stored": stored, "duplicate": duplicate, "rejected": len(bad)}
+        | {"conversations": len(conversations)}
+    )
+    if bad:
+        raise typer.Exit(1)
+
+
+@app.command("send-outbox")
+@friendly_errors
+def send_outbox(
+    loop: bool = typer.Option(False, help="Keep polling (a long-running worker) instead of one pass."),
+    interval: float = typer.Option(2.0, help="Seconds between passes when looping."),
+    limit: int = typer.Option(100, help="Rows claimed per pass."),
+) -> None:
+    """Deliver queued replies through each channel's adapter, with retries and backoff."""
+    from liuyu.channels.outbound import default_adapters
+    from liuyu.services.inbox import send_outbox as deliver
+    from liuyu.storage.uow import SqlUnitOfWork
+
+    c = container()
+    adapters = default_adapters()
+    while True:
+        report = deliver(lambda: SqlUnitOfWork(c.engine), adapters, limit=limit)
+        print_json(vars(report))
+        if not loop:
+            return
+        time.sleep(interval)
