@@ -59,9 +59,11 @@ def mount_area_pages(app: FastAPI) -> None:
     """Each area's console pages (console/<area>_routes.py); one call a line."""
     from liuyu.console import loyalty_routes  # here: area pages import render and friends from this module
     from liuyu.console.engagement_routes import mount as mount_engagement
+    from liuyu.console.service_routes import mount as mount_service
 
     loyalty_routes.mount(app)
     mount_engagement(app)
+    mount_service(app)
 
 
 def _principal(request: Request) -> Principal | None:

@@ -55,7 +55,7 @@ def mask_text(text: str | None) -> str | None:
     return _EMAIL.sub(lambda m: mask_value("email", m.group(0)), text)
 
 
-def _mask_message(message: dict[str, Any], principal: Principal) -> dict[str, Any]:
+def mask_message(message: dict[str, Any], principal: Principal) -> dict[str, Any]:
     if principal.sees_pii:
         return message
     out = {**message, "text": mask_text(message["text"]), "sender": mask_text(message["sender"])}
@@ -71,15 +71,13 @@ def _mask_message(message: dict[str, Any], principal: Principal) -> dict[str, An
     return out
 
 
-def _mask_conversation(row: dict[str, Any], principal: Principal) -> dict[str, Any]:
+def mask_conversation(row: dict[str, Any], principal: Principal) -> dict[str, Any]:
     if principal.sees_pii:
         return row
     return {**row, "reply_to": mask_text(row.get("reply_to")), "last_text": mask_text(row.get("last_text"))}
 
 
-def _customer_card(
-    conn: Any, workspace_id: int, customer_id: int | None, principal: Principal
-) -> dict[str, Any] | None:
+def customer_card(conn: Any, workspace_id: int, customer_id: int | None, principal: Principal) -> dict[str, Any] | None:
     if customer_id is None:
         return None
     live = live_id(conn, workspace_id, customer_id)
@@ -100,7 +98,7 @@ def list_conversations(
 ) -> dict[str, Any]:
     with SqlUnitOfWork(container.engine) as uow:
         rows = uow.service.inbox(principal.workspace_id, status=status, channel=channel, assignee=assignee, limit=limit)
-    return {"conversations": [_mask_conversation(r, principal) for r in rows]}
+    return {"conversations": [mask_conversation(r, principal) for r in rows]}
 
 
 @router.get("/conversations/stream", summary="Server-sent events: ids of conversations that changed")
@@ -133,10 +131,10 @@ async def stream(
 def show_conversation(conversation_id: int, container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
     with SqlUnitOfWork(container.engine) as uow:
         view = inbox.conversation_view(uow, principal.workspace_id, conversation_id)
-        customer = _customer_card(uow.conn, principal.workspace_id, view["conversation"]["customer_id"], principal)
+        customer = customer_card(uow.conn, principal.workspace_id, view["conversation"]["customer_id"], principal)
     return {
-        "conversation": _mask_conversation(view["conversation"], principal),
-        "messages": [_mask_message(m, principal) for m in view["messages"]],
+        "conversation": mask_conversation(view["conversation"], principal),
+        "messages": [mask_message(m, principal) for m in view["messages"]],
         "customer": customer,
     }
 
@@ -151,7 +149,7 @@ def update_conversation(
             uow, principal.workspace_id, conversation_id, status=body.status, assignee=body.assignee
         )
         uow.commit()
-    return {"conversation": _mask_conversation(row, principal)}
+    return {"conversation": mask_conversation(row, principal)}
 
 
 @router.post("/conversations/{conversation_id}/notes", status_code=201, summary="An internal note")
@@ -162,7 +160,7 @@ def add_note(
     with SqlUnitOfWork(container.engine) as uow:
         note = inbox.add_note(uow, principal.workspace_id, conversation_id, body.text, principal.actor)
         uow.commit()
-    return {"message": _mask_message(note, principal)}
+    return {"message": mask_message(note, principal)}
 
 
 @router.post("/conversations/{conversation_id}/replies", status_code=202, summary="Queue a reply for delivery")
@@ -185,4 +183,4 @@ def add_reply(
             idempotency_key=body.idempotency_key or idempotency_key,
         )
         uow.commit()
-    return {"message": _mask_message(message, principal)}
+    return {"message": mask_message(message, principal)}
