@@ -1,6 +1,7 @@
 """Speed of embedding and of hybrid retrieval over 100,000 passages, beside same-run baselines.
 
     .venv/bin/python bench/nlp_retrieval.py [--passages 100000] [--queries 200]
+    .venv/bin/python bench/nlp_retrieval.py --quality   # hit@k of known-question search, LCQMC/AFQMC
 
 Passages are real Chinese texts from the shared datasets (reviews and questions, cycled with a
 numbered prefix when there are fewer than asked). Embedding 100,000 passages would take an
@@ -69,11 +70,53 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
+def quality() -> None:
+    """Known-question search on the LCQMC / AFQMC validation parts: index every ``text_b``, ask each
+    matching ``text_a``; then ask 300 questions of the other corpus, which mostly have no answer."""
+    from liuyu.cli.nlp_knowledge import is_validation_pair
+    from liuyu.nlp.matching import read_pairs_csv
+
+    base = datasets()
+    files = {"lcqmc": base / "lcqmc" / "lcqmc_dev.csv", "afqmc": base / "afqmc" / "afqmc_pairs.csv"}
+    pairs = {}
+    for name, path in files.items():
+        rows = zip(*read_pairs_csv(path), strict=True)
+        pairs[name] = [(a, b, y) for a, b, y in rows if is_validation_pair(a, b)]
+    embedder = E5Embedder(threads=1)
+    for name, other in (("lcqmc", "afqmc"), ("afqmc", "lcqmc")):
+        candidates = sorted({b for _, b, _ in pairs[name]})
+        ids = {text: f"q{i}" for i, text in enumerate(candidates)}
+        known = [KnowledgePassage(ids[t], t, source="question") for t in candidates]
+        vectors = embedder.query(candidates)
+        asked = [(a, ids[b]) for a, b, y in pairs[name] if y == 1]
+        unrelated = sorted({a for a, _, _ in pairs[other]})[:300]
+        for label, index in (
+            ("lexical", KnowledgeIndex(use_embeddings=False)),
+            ("hybrid", KnowledgeIndex(embedder=embedder)),
+        ):
+            if label == "hybrid":
+                index.add_vectors(known, vectors)
+            else:
+                index.add(known)
+            found = [[h.id for h in index.search(q, k=5)] for q, _ in asked]
+            at1 = sum(bool(f) and f[0] == want for f, (_, want) in zip(found, asked, strict=True)) / len(asked)
+            at5 = sum(want in f for f, (_, want) in zip(found, asked, strict=True)) / len(asked)
+            stray = sum(bool(index.search(q, k=5)) for q in unrelated) / len(unrelated)
+            print(
+                f"{name} ({len(candidates)} known questions, {len(asked)} asked) {label:8s} "
+                f"hit@1 {at1:.3f}  hit@5 {at5:.3f}  unrelated questions with a hit {stray:.3f}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passages", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--quality", action="store_true", help="measure known-question search quality instead")
     args = parser.parse_args()
+    if args.quality:
+        quality()
+        return
 
     passages, questions = load_texts(args.passages)
     rng = np.random.default_rng(7)

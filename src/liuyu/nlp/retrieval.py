@@ -8,8 +8,9 @@ Two rankings of the same collection are fused with reciprocal rank fusion (RRF, 
   ``passage:`` for knowledge paragraphs), which finds paraphrases that share no word.
 
 RRF needs no score calibration between the two, so the ranking is robust; whether a hit is good
-enough to show is decided on the raw evidence instead: a cosine of at least ``min_cosine`` or
-BM25 coverage of at least ``min_coverage`` of the question's weighted tokens. With embeddings
+enough to show is decided on the raw evidence instead: a cosine of at least ``min_cosine``
+(``min_question_cosine`` for known questions) or BM25 coverage of at least ``min_coverage`` of the
+question's weighted tokens. With embeddings
 switched off the lexical path runs alone with the same API.
 """
 
@@ -92,11 +93,13 @@ class KnowledgeIndex:
         use_embeddings: bool = True,
         embedder: Embedder | None = None,
         min_cosine: float = 0.86,
+        min_question_cosine: float = 0.94,
         min_coverage: float = 0.5,
         candidates: int = 50,
     ) -> None:
         self.use_embeddings = use_embeddings
         self.min_cosine = min_cosine
+        self.min_question_cosine = min_question_cosine
         self.min_coverage = min_coverage
         self.candidates = candidates
         self._embedder = embedder
@@ -208,11 +211,14 @@ class KnowledgeIndex:
         best_possible = paths / (RRF_K + 1)
         hits = []
         for i, score in sorted(fused.items(), key=lambda item: -item[1]):
-            good_dense = cosine is not None and cosine[i] >= self.min_cosine
+            p = self._passages[i]
+            # Question-to-question cosines run higher than question-to-paragraph ones (same prefix, same
+            # length), so known questions need a higher bar; see docs/nlp_knowledge.md for the figures.
+            bar = self.min_question_cosine if p.source == "question" else self.min_cosine
+            good_dense = cosine is not None and cosine[i] >= bar
             good_lexical = coverage[i] >= self.min_coverage
             if not (good_dense or good_lexical):
                 continue
-            p = self._passages[i]
             hits.append(
                 Hit(id=p.id, text=p.text, score=round(score / best_possible, 4), source=p.source, answer=p.answer)
             )
