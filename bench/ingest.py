@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from bench.common import fresh_database, pg_available, report, scale, timer
 from liuyu.demo import bench_events
-from liuyu.services.ingest import ingest_events
+from liuyu.services.ingest import ingest_events, refresh_deferred_traits
 from liuyu.storage.codec import event_to_payload
 from liuyu.storage.uow import SqlUnitOfWork
 
@@ -51,8 +51,10 @@ def run(kind: str, events: list, tmp: str) -> None:  # type: ignore[type-arg]
         with timer() as ingest_time:
             for start in range(0, len(events), BATCH):
                 with SqlUnitOfWork(engine) as uow:
-                    customers += ingest_events(uow.ingest, ws, events[start : start + BATCH]).customers_created
+                    result = ingest_events(uow.ingest, ws, events[start : start + BATCH], defer_traits=True)
+                    customers += result.customers_created
                     uow.commit()
+            refresh_deferred_traits(lambda: SqlUnitOfWork(engine), ws)
     n = len(events)
     baseline = "sqlite3.executemany" if kind == "sqlite" else "COPY"
     report(

@@ -11,7 +11,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from liuyu.cli.common import console, container, friendly_errors
 from liuyu.domain.customers.identity import IdentityPolicy
 from liuyu.services import accounts
-from liuyu.services.ingest import IngestReport, ingest_events
+from liuyu.services.ingest import IngestReport, ingest_events, refresh_deferred_traits
 from liuyu.storage.customer_queries import workspace_counts
 from liuyu.storage.uow import SqlUnitOfWork
 
@@ -59,9 +59,14 @@ def demo(
             task = progress.add_task(f"Loading the demo brand ({people:,} people)", total=None)
             while batch := list(itertools.islice(stream, 5000)):
                 with SqlUnitOfWork(c.engine) as uow:
-                    report.add(ingest_events(uow.ingest, ws, batch, policy=policy, projections=uow.projections()))
+                    report.add(
+                        ingest_events(
+                            uow.ingest, ws, batch, policy=policy, projections=uow.projections(), defer_traits=True
+                        )
+                    )
                     uow.commit()
                 progress.advance(task, len(batch))
+        refresh_deferred_traits(lambda: SqlUnitOfWork(c.engine), ws)
         elapsed = time.perf_counter() - started
         console.print(
             f"Stored {report.stored:,} events in {elapsed:.1f} s: {report.customers_created:,} customers "

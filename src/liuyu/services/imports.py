@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from liuyu.domain.customers.identity import IdentityPolicy
 from liuyu.domain.errors import InvalidInput
 from liuyu.domain.eventlog import Event
-from liuyu.services.ingest import ingest_events
+from liuyu.services.ingest import ingest_events, refresh_deferred_traits
 
 
 class ImportRow(Protocol):
@@ -71,6 +71,7 @@ def run_import(
             workspace_id, reader.kind, reader.fmt, reader.path.name, digest, datetime.now(UTC)
         )
         uow.commit()
+    refresh_deferred_traits(uow_factory, workspace_id)  # what a crashed earlier import left waiting
     pending_events: list[Event] = []
     pending_rejects: list[dict[str, Any]] = []
     rows_in_batch = 0
@@ -85,6 +86,7 @@ def run_import(
                 policy=policy,
                 import_id=summary.import_id,
                 projections=uow.projections(),
+                defer_traits=True,
             )
             uow.imports.reject(workspace_id, pending_rejects, datetime.now(UTC))
             uow.commit()
@@ -118,6 +120,7 @@ def run_import(
             flush()
     if rows_in_batch or pending_events:
         flush()
+    refresh_deferred_traits(uow_factory, workspace_id)
     if summary.errors:
         error_dir.mkdir(parents=True, exist_ok=True)
         path = error_dir / f"{reader.path.stem}.import-{summary.import_id}.errors.csv"

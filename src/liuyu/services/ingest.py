@@ -6,9 +6,10 @@ nothing; a crash loses at most the batch in flight, and re-sending it completes 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from liuyu.domain.customers.identity import IdentityGraph, IdentityPolicy, ResolvedEvent
 from liuyu.domain.customers.profile import profile_updates
@@ -40,8 +41,13 @@ def ingest_events(
     import_id: int | None = None,
     now: datetime | None = None,
     projections: Sequence[Projection] = (),
+    defer_traits: bool = False,
 ) -> IngestReport:
-    """Store the new events of a batch and bring every derived table up to date with them."""
+    """Store the new events of a batch and bring every derived table up to date with them.
+
+    ``defer_traits`` (bulk imports) only marks the touched customers; ``refresh_deferred_traits``
+    brings them up to date in big set-wise passes at the end.
+    """
     now = now or datetime.now(UTC)
     policy = policy or IdentityPolicy()
     report = IngestReport(received=len(events))
@@ -68,7 +74,7 @@ def ingest_events(
     graph = store.load_graph(workspace_id, keys, policy, lambda _seq: allocate())
     rows, merges = resolve_identities(store, workspace_id, graph, list(zip(seqs, new, strict=True)), now, report)
     store.append_events(workspace_id, rows, now, import_id)
-    project(store, workspace_id, rows, {winner for winner, _ in merges}, projections, merges)
+    project(store, workspace_id, rows, {winner for winner, _ in merges}, projections, merges, defer_traits)
     return report
 
 
@@ -106,14 +112,31 @@ def project(
     also: set[int],
     projections: Sequence[Projection] = (),
     merges: Sequence[tuple[int, int]] = (),
+    defer_traits: bool = False,
 ) -> None:
     """Orders, profiles and traits for the customers a batch touched (and ``also`` these), then the
     registered projections."""
     moved = store.project_orders(workspace_id, rows)
     store.update_profiles(profile_updates((cid, e) for _, e, cid in rows))
     affected = {cid for _, _, cid in rows if cid is not None} | moved | also
-    store.refresh_traits(workspace_id, affected)
+    if defer_traits:
+        store.mark_dirty(workspace_id, affected)
+    else:
+        store.refresh_traits(workspace_id, affected)
     for projection in projections:
         if merges:
             projection.merged(workspace_id, merges)
         projection.apply(workspace_id, rows)
+
+
+def refresh_deferred_traits(uow_factory: Callable[[], Any], workspace_id: int, chunk: int = 20_000) -> int:
+    """Refresh the traits of customers marked by deferred batches; one transaction per chunk."""
+    done = 0
+    while True:
+        with uow_factory() as uow:
+            ids = uow.ingest.take_dirty(workspace_id, chunk)
+            if not ids:
+                return done
+            uow.ingest.refresh_traits(workspace_id, ids)
+            uow.commit()
+        done += len(ids)

@@ -39,7 +39,10 @@ class SqlIngestStore:
     def lock_workspace(self, workspace_id: int) -> None:
         """Serialize identity resolution per workspace (SQLite already holds its one write lock)."""
         if self.dialect == "postgresql":
-            self.conn.execute(text("SELECT pg_advisory_xact_lock(7301, :ws)"), {"ws": workspace_id})
+            # Keyed by schema too: several liuyu schemas in one database (tests, benchmarks) never wait on each other.
+            self.conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext('liuyu:' || current_schema()), :ws)"), {"ws": workspace_id}
+            )
 
     def _next_ids(self, table: t.Table, column: str, count: int) -> list[int]:
         if count == 0:
@@ -439,10 +442,42 @@ class SqlIngestStore:
     # -- traits -----------------------------------------------------------------------------
 
     def refresh_traits(self, workspace_id: int, customer_ids: set[int]) -> None:
-        """Recompute the basic computed traits of the given customers from orders and events."""
+        """Recompute the basic computed traits of the given (live) customers from orders and events."""
         ids = sorted(i for i in customer_ids if i is not None)
         for part in chunks(ids):
-            self._refresh_traits_part(workspace_id, list(part))
+            live = list(
+                self.conn.execute(
+                    select(t.customers.c.id).where(
+                        t.customers.c.id.in_(list(part)), t.customers.c.merged_into.is_(None)
+                    )
+                ).scalars()
+            )
+            if live:
+                self._refresh_traits_part(workspace_id, live)
+
+    def mark_dirty(self, workspace_id: int, customer_ids: set[int]) -> None:
+        """Defer a traits refresh (bulk imports): the rows wait in ``dirty_customers``."""
+        rows = [{"workspace_id": workspace_id, "customer_id": c} for c in customer_ids if c is not None]
+        if rows:
+            self.conn.execute(self._insert_ignore(t.dirty_customers), rows)
+
+    def take_dirty(self, workspace_id: int, limit: int) -> set[int]:
+        """Up to ``limit`` customers waiting for a traits refresh, removed from the waiting list."""
+        ids = set(
+            self.conn.execute(
+                select(t.dirty_customers.c.customer_id)
+                .where(t.dirty_customers.c.workspace_id == workspace_id)
+                .order_by(t.dirty_customers.c.customer_id)
+                .limit(limit)
+            ).scalars()
+        )
+        if ids:
+            self.conn.execute(
+                delete(t.dirty_customers).where(
+                    t.dirty_customers.c.workspace_id == workspace_id, t.dirty_customers.c.customer_id.in_(ids)
+                )
+            )
+        return ids
 
     def _refresh_traits_part(self, workspace_id: int, ids: list[int]) -> None:
         o, e, ol = t.orders, t.events, t.order_lines

@@ -315,6 +315,13 @@ merge_suggestions = Table(
     UniqueConstraint("workspace_id", "customer_a", "customer_b", name="uq_merge_suggestions_pair"),
 )
 
+dirty_customers = Table(
+    "dirty_customers",
+    metadata,
+    Column("workspace_id", ForeignKey("workspaces.id"), primary_key=True),
+    Column("customer_id", BigInteger, primary_key=True),
+)
+
 # -- imports, rejections and audit ----------------------------------------------------------
 
 imports = Table(
@@ -366,14 +373,17 @@ DERIVED_TABLES = (
     order_lines,
     orders,
     customer_traits,
+    dirty_customers,
     merges,
     masked_identifiers,
     identifiers,
     customers,
 )
 
-# -- area tables: each area keeps its tables in its own module on the same metadata; one import a line.
-from liuyu.storage import area_tables  # noqa: E402, F401  (placeholder module: keeps this block's shape)
-from liuyu.storage import engagement_tables  # noqa: E402, F401
-from liuyu.storage import loyalty_tables  # noqa: E402, F401
-from liuyu.storage import service_tables  # noqa: E402, F401
+# -- area tables: each area keeps its tables in its own module on the same metadata; one name a line.
+from liuyu.storage import (  # noqa: E402  (they register on the metadata above)
+    area_tables,  # noqa: F401
+    engagement_tables,  # noqa: F401
+    loyalty_tables,  # noqa: F401
+    service_tables,  # noqa: F401
+)

@@ -172,6 +172,15 @@ def upgrade() -> None:
         batch_op.create_index("ix_customers_ws_name", ["workspace_id", "name"], unique=False)
 
     op.create_table(
+        "dirty_customers",
+        sa.Column("workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("customer_id", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_dirty_customers_workspace_id_workspaces")
+        ),
+        sa.PrimaryKeyConstraint("workspace_id", "customer_id", name=op.f("pk_dirty_customers")),
+    )
+    op.create_table(
         "events",
         sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("workspace_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -735,6 +744,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_events_customer")
 
     op.drop_table("events")
+    op.drop_table("dirty_customers")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index("ix_customers_ws_name")
         batch_op.drop_index("ix_customers_ws_merged")
