@@ -100,10 +100,13 @@ def test_training_needs_both_kinds_of_pair() -> None:
         MatchModel().fit(["a"], ["b"], [1], np.zeros((1, 384)), np.zeros((1, 384)))
 
 
-def test_pair_files_skip_rows_without_a_01_label(tmp_path: Path) -> None:
+def test_pair_files_read_the_usual_label_spellings_and_skip_the_rest(tmp_path: Path) -> None:
     path = tmp_path / "pairs.csv"
-    path.write_text("text_a,text_b,label\n多久发货,什么时候发货,1\n退款,,0\n换货,退货,x\n", encoding="utf-8")
-    assert read_pairs_csv(path) == (["多久发货"], ["什么时候发货"], [1])
+    path.write_text(
+        "text_a,text_b,label\n多久发货,什么时候发货,1\n退款,,0\n换货,退货,x\n花呗提额,借呗还款,不匹配\n",
+        encoding="utf-8",
+    )
+    assert read_pairs_csv(path) == (["多久发货", "花呗提额"], ["什么时候发货", "借呗还款"], [1, 0])
 
 
 def test_the_shipped_model_matches_a_clear_paraphrase() -> None:

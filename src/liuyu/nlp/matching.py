@@ -272,8 +272,13 @@ def load_match_model(path: Path | str | None = None) -> MatchModel:
     return payload["model"]
 
 
+# Label spellings seen in public pair sets (AFQMC's original files say 匹配 / 不匹配).
+_PAIR_LABELS = {"1": 1, "1.0": 1, "true": 1, "匹配": 1, "0": 0, "0.0": 0, "false": 0, "不匹配": 0}
+
+
 def read_pairs_csv(path: Path | str) -> tuple[list[str], list[str], list[int]]:
-    """Columns ``text_a,text_b,label`` (label 1/0); rows with a missing side or a bad label are skipped."""
+    """Columns ``text_a,text_b,label`` (label 1/0, also 1.0/0.0, true/false, 匹配/不匹配); rows with a
+    missing side or another label are skipped."""
     import csv
 
     path = Path(path)
@@ -286,14 +291,10 @@ def read_pairs_csv(path: Path | str) -> tuple[list[str], list[str], list[int]]:
         if missing:
             raise InvalidInput(f"missing columns {sorted(missing)}", where=str(path), value=reader.fieldnames)
         for row in reader:
-            label = (row.get("label") or "").strip()
-            if (
-                label not in {"0", "1"}
-                or not (row.get("text_a") or "").strip()
-                or not (row.get("text_b") or "").strip()
-            ):
+            label = _PAIR_LABELS.get((row.get("label") or "").strip().lower())
+            if label is None or not (row.get("text_a") or "").strip() or not (row.get("text_b") or "").strip():
                 continue
             texts_a.append(row["text_a"])
             texts_b.append(row["text_b"])
-            labels.append(int(label))
+            labels.append(label)
     return texts_a, texts_b, labels
