@@ -81,7 +81,7 @@ def main() -> None:
     tokenizer = JiebaTokenizer()
     model = load_builtin_sentiment_model()
     extractor = EntityExtractor()
-    has_intent = intent_classifier() is not None
+    has_intent = intent_classifier(fast=True) is not None
 
     def baseline(batch: list[str]) -> object:
         return [plain.lcut(text) for text in batch]
@@ -94,11 +94,11 @@ def main() -> None:
             detect_signals(text)
             extractor.extract(text)
         if has_intent:
-            intent_classifier().predict(cleaned)
+            intent_classifier(fast=True).predict(cleaned)
         return tokens
 
     def full(batch: list[str]) -> object:
-        return analyze(batch, options=AnalyzeOptions(workspace="bench"))
+        return analyze(batch, options=AnalyzeOptions(workspace="bench", fast_intent=True))
 
     base = rate(baseline, texts)
     print(f"baseline jieba.lcut:        {base:8,.0f} texts/s/core")

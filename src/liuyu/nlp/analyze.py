@@ -37,6 +37,7 @@ class AnalyzeOptions:
     competitors: tuple[str, ...] = ()
     include_tokens: bool = False
     intent: bool = True
+    fast_intent: bool = False  # the words-and-characters intent model: for bulk reading, less accurate
     entities: bool = True
     aspects: bool = True
 
@@ -59,16 +60,16 @@ def as_catalog(entries: Sequence[CatalogEntry] | None) -> list[CatalogItem]:
     return [item for item in items if item.name]
 
 
-@lru_cache(maxsize=1)
-def intent_classifier() -> Any | None:
-    """Part B's built-in intent classifier, or None when its module or model is not installed."""
+@lru_cache(maxsize=2)
+def intent_classifier(fast: bool = False) -> Any | None:
+    """The built-in intent classifier, or None when its module or model is not installed."""
     try:
         intent_module = importlib.import_module("liuyu.nlp.intent")
 
         # The intent module's own model-file error may not derive from FileNotFoundError.
         missing = (FileNotFoundError, getattr(intent_module, "ModelFileError", FileNotFoundError))
         try:
-            return intent_module.load_builtin_intent_classifier()
+            return intent_module.load_builtin_intent_classifier(fast=fast)
         except missing as exc:
             raise FileNotFoundError(str(exc)) from exc
     except (ImportError, AttributeError, FileNotFoundError) as exc:
@@ -87,8 +88,8 @@ def _as_intent(prediction: Any) -> Intent:
     return Intent(str(prediction.label), float(score))
 
 
-def _intents(texts: list[str]) -> list[Intent | None]:
-    classifier = intent_classifier()
+def _intents(texts: list[str], fast: bool = False) -> list[Intent | None]:
+    classifier = intent_classifier(fast)
     if classifier is None:
         return [None] * len(texts)
     return [_as_intent(prediction) for prediction in classifier.predict(texts)]
@@ -112,7 +113,7 @@ def analyze(
     sentiments = [Sentiment(label_for(float(p)), float(p)) for p in scores]
 
     plain = [c.text for c in cleaned]
-    intents = _intents(plain) if options.intent else [None] * len(plain)
+    intents = _intents(plain, options.fast_intent) if options.intent else [None] * len(plain)
     extractor = EntityExtractor(items, options.competitors)
     entities = [extractor.extract(text) for text in plain] if options.entities else [[] for _ in plain]
     aspects = tag_aspects(plain, model.predict, sentiments) if options.aspects else [[] for _ in plain]

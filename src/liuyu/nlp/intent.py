@@ -42,6 +42,8 @@ FORMAT_VERSION = 1
 # the Chinese test set): 2 -> 3 gains about 0.3 points on CLINC150, beyond 3 nothing is stable.
 DEFAULT_EMBEDDING_WEIGHT = 3.0
 BUILTIN_MODEL = Path(__file__).parent / "models" / "intent_zh.joblib"
+#: The same examples without sentence vectors: about 40x faster, for bulk reading (macro-F1 0.76 vs 0.90).
+FAST_MODEL = Path(__file__).parent / "models" / "intent_zh_lexical.joblib"
 REBUILD_INTENT = "liuyu nlp train-intent --out {path}"
 _DATA = "liuyu.nlp.data.intents"
 
@@ -167,7 +169,7 @@ class IntentClassifierModel:
 def load_intent_model(path: Path | str | None = None) -> IntentClassifierModel:
     """Load a model file written by ``save``; any problem becomes a ModelFileError naming the rebuild command."""
     path = Path(path) if path else BUILTIN_MODEL
-    rebuild = REBUILD_INTENT.format(path=path)
+    rebuild = REBUILD_INTENT.format(path=path) + (" --no-embeddings" if path == FAST_MODEL else "")
     if not path.is_file():
         raise ModelFileError(path, "not found", rebuild)
     try:
@@ -181,6 +183,11 @@ def load_intent_model(path: Path | str | None = None) -> IntentClassifierModel:
     if payload.get("version") != FORMAT_VERSION:
         raise ModelFileError(path, f"has format version {payload.get('version')}, expected {FORMAT_VERSION}", rebuild)
     return payload["model"]
+
+
+def load_builtin_intent_classifier(fast: bool = False) -> IntentClassifierModel:
+    """The shipped Chinese e-commerce model: with sentence vectors, or ``fast`` (words and characters only)."""
+    return load_intent_model(FAST_MODEL if fast else BUILTIN_MODEL)
 
 
 def read_labelled_csv(
