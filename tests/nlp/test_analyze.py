@@ -70,7 +70,7 @@ def test_intent_is_none_when_no_classifier_is_installed(monkeypatch: pytest.Monk
 def test_intent_is_none_when_the_intent_model_file_is_missing(
     monkeypatch: pytest.MonkeyPatch, no_intent_cache: None
 ) -> None:
-    def missing() -> object:
+    def missing(fast: bool = False) -> object:
         raise FileNotFoundError("intent.joblib")
 
     fake = types.ModuleType("liuyu.nlp.intent")
