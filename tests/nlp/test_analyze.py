@@ -87,7 +87,7 @@ def test_intent_comes_from_the_intent_classifier_when_installed(
             return [("shipping", 0.9) for _ in texts]
 
     fake = types.ModuleType("liuyu.nlp.intent")
-    fake.load_builtin_intent_classifier = ShippingEverything  # type: ignore[attr-defined]
+    fake.load_builtin_intent_classifier = lambda fast=False: ShippingEverything()  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "liuyu.nlp.intent", fake)
     insights = analyze(["什么时候发货", "到哪了"])
     assert [(i.intent.label, i.intent.score) for i in insights if i.intent] == [("shipping", 0.9)] * 2
