@@ -132,7 +132,7 @@ def test_intent_predictions_may_also_be_objects_with_a_label_and_a_confidence(
             return [Prediction() for _ in texts]
 
     fake = types.ModuleType("liuyu.nlp.intent")
-    fake.load_builtin_intent_classifier = Refunds  # type: ignore[attr-defined]
+    fake.load_builtin_intent_classifier = lambda fast=False: Refunds()  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "liuyu.nlp.intent", fake)
     (insight,) = analyze(["我要退款"])
     assert insight.intent is not None
