@@ -137,12 +137,12 @@ def test_the_stream_tells_a_listening_agent_which_conversation_changed(api: Api)
     secret = channel_secret(api, api.qimu.id)
     heard: list[str] = []
     with serving(api.client.app) as base:  # type: ignore[arg-type]
-        headers = api.headers(api.qimu.agent_key)
+        headers = api.headers(api.qimu.agent_key) | {"Accept": "text/event-stream"}
         with httpx.stream(
             "GET", f"{base}/api/v1/conversations/stream?interval=0.2", headers=headers, timeout=20
         ) as stream:
             lines = stream.iter_lines()
-            assert next(lines) == ": connected"
+            assert next(lines) == "retry: 2000"
             poster = threading.Thread(target=lambda: post_signed(api, secret, chat(1)))
             poster.start()
             for line in lines:
@@ -154,3 +154,8 @@ def test_the_stream_tells_a_listening_agent_which_conversation_changed(api: Api)
         "id"
     ]
     assert json.loads(heard[0].removeprefix("data:"))["ids"] == [cid]
+
+
+def test_the_stream_refuses_a_client_that_does_not_ask_for_server_sent_events(api: Api) -> None:
+    response = api.client.get("/api/v1/conversations/stream", headers=api.headers(api.qimu.agent_key))
+    assert response.status_code == 406

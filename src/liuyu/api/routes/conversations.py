@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -103,9 +103,21 @@ def list_conversations(
 
 @router.get("/conversations/stream", summary="Server-sent events: ids of conversations that changed")
 async def stream(
-    request: Request, container: ContainerDep, principal: CurrentReader, interval: float = Query(1.0, ge=0.2, le=30)
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentReader,
+    interval: float = Query(1.0, ge=0.2, le=30),
+    lifetime: float = Query(300.0, ge=1, le=3600),
 ) -> StreamingResponse:
-    """One ``changed`` event per poll that found changes; a comment line keeps proxies from closing it."""
+    """One ``changed`` event per poll that found changes; a comment line keeps proxies from closing it.
+
+    Only for clients that ask for ``text/event-stream`` (EventSource does), so a plain HTTP client
+    never hangs on it. The stream ends after ``lifetime`` seconds and EventSource reconnects.
+    """
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        raise HTTPException(
+            status_code=406, detail="this is a server-sent event stream: send Accept: text/event-stream"
+        )
 
     def changed(since: datetime) -> dict[int, datetime]:
         with SqlUnitOfWork(container.engine) as uow:
@@ -114,8 +126,9 @@ async def stream(
     async def events() -> AsyncIterator[str]:
         told: dict[int, datetime] = {}
         since = datetime.now(UTC) - WINDOW
-        yield ": connected\n\n"
-        while not await request.is_disconnected():
+        yield "retry: 2000\n: connected\n\n"
+        ends = asyncio.get_running_loop().time() + lifetime
+        while asyncio.get_running_loop().time() < ends and not await request.is_disconnected():
             now = datetime.now(UTC)
             found = await asyncio.to_thread(changed, since)
             ids = sorted(i for i, at in found.items() if told.get(i) != at)
