@@ -43,7 +43,10 @@ conversations = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("workspace_id", "channel", "conversation_key", name="uq_conversations_key"),
+    # The inbox reads heat first, then the latest: one index per filter the agents use most.
     Index("ix_conversations_inbox", "workspace_id", "status", "anger", "last_message_at"),
+    Index("ix_conversations_heat", "workspace_id", "anger", "last_message_at"),
+    Index("ix_conversations_assignee", "workspace_id", "assignee", "status", "anger", "last_message_at"),
 )
 
 messages = Table(

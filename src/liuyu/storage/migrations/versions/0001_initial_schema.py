@@ -107,6 +107,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.create_index(
+            "ix_conversations_assignee",
+            ["workspace_id", "assignee", "status", "anger", "last_message_at"],
+            unique=False,
+        )
+        batch_op.create_index("ix_conversations_heat", ["workspace_id", "anger", "last_message_at"], unique=False)
+        batch_op.create_index(
             "ix_conversations_inbox", ["workspace_id", "status", "anger", "last_message_at"], unique=False
         )
 
@@ -757,6 +763,8 @@ def downgrade() -> None:
     op.drop_table("customer_scores")
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_index("ix_conversations_inbox")
+        batch_op.drop_index("ix_conversations_heat")
+        batch_op.drop_index("ix_conversations_assignee")
 
     op.drop_table("conversations")
     op.drop_table("audit_log")
