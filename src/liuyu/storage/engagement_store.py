@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, literal, or_, select, update
 
-from liuyu.domain.engagement.segment import Node
+from liuyu.domain.engagement.segment import Node, from_json
 from liuyu.domain.errors import Conflict, NotFound
+from liuyu.domain.eventlog import Event
 from liuyu.domain.orders import from_fen
 from liuyu.storage import tables as t
 from liuyu.storage.engagement_tables import customer_scores, saved_segments, segment_changes, segment_members
 from liuyu.storage.segments import compile_segment
+
+ID_CHUNK = 5_000  # customer ids per IN list, well under every driver's parameter limit
 
 SEGMENT_COLUMNS = (
     "id",
@@ -101,8 +104,39 @@ class SqlEngagement:
 
     def refresh_members(self, workspace_id: int, segment_id: int, tree: Node, now: datetime) -> tuple[int, int]:
         """Make the stored members equal the live ones, set-wise; records and returns (entered, exited)."""
-        live = compile_segment(tree, workspace_id, now).subquery()
+        entered, exited = self._reconcile(workspace_id, segment_id, tree, now, only=None)
         mine = and_(segment_members.c.workspace_id == workspace_id, segment_members.c.segment_id == segment_id)
+        total = self.conn.execute(select(func.count()).select_from(segment_members).where(mine)).scalar_one()
+        self.update_segment(workspace_id, segment_id, {"member_count": total, "refreshed_at": now})
+        return entered, exited
+
+    def update_members_of(self, workspace_id: int, customer_ids: Collection[int], now: datetime) -> int:
+        """Re-check only these customers against every saved segment (as events arrive); returns the changes."""
+        ids = sorted(customer_ids)
+        changes = 0
+        for segment in self.segments(workspace_id):
+            tree = from_json(segment["expression_json"])
+            for start in range(0, len(ids), ID_CHUNK):
+                entered, exited = self._reconcile(workspace_id, segment["id"], tree, now, ids[start : start + ID_CHUNK])
+                if entered or exited:
+                    self.conn.execute(
+                        update(saved_segments)
+                        .where(saved_segments.c.workspace_id == workspace_id, saved_segments.c.id == segment["id"])
+                        .values(member_count=saved_segments.c.member_count + entered - exited)
+                    )
+                changes += entered + exited
+        return changes
+
+    def _reconcile(
+        self, workspace_id: int, segment_id: int, tree: Node, now: datetime, only: Sequence[int] | None
+    ) -> tuple[int, int]:
+        """Stored members := live members (of ``only`` when given), recording entries and exits."""
+        query = compile_segment(tree, workspace_id, now)
+        mine = and_(segment_members.c.workspace_id == workspace_id, segment_members.c.segment_id == segment_id)
+        if only is not None:
+            query = query.where(t.customers.c.id.in_(only))
+            mine = and_(mine, segment_members.c.customer_id.in_(only))
+        live = query.subquery()
         leaving = and_(mine, segment_members.c.customer_id.not_in(select(live.c.id)))
         entering = live.c.id.not_in(select(segment_members.c.customer_id).where(mine))
         ws, seg, at = literal(workspace_id), literal(segment_id), literal(now, t.UTCDateTime())
@@ -110,26 +144,34 @@ class SqlEngagement:
         exited = self.conn.execute(select(func.count()).select_from(segment_members).where(leaving)).scalar_one()
         entered = self.conn.execute(select(func.count()).select_from(live).where(entering)).scalar_one()
         change_columns = ["workspace_id", "segment_id", "customer_id", "change", "at"]
-        self.conn.execute(
-            insert(segment_changes).from_select(
-                change_columns, select(ws, seg, segment_members.c.customer_id, literal("exited"), at).where(leaving)
+        if exited:
+            self.conn.execute(
+                insert(segment_changes).from_select(
+                    change_columns, select(ws, seg, segment_members.c.customer_id, literal("exited"), at).where(leaving)
+                )
             )
-        )
-        self.conn.execute(delete(segment_members).where(leaving))
-        self.conn.execute(
-            insert(segment_changes).from_select(
-                change_columns, select(ws, seg, live.c.id, literal("entered"), at).where(entering)
+            self.conn.execute(delete(segment_members).where(leaving))
+        if entered:
+            self.conn.execute(
+                insert(segment_changes).from_select(
+                    change_columns, select(ws, seg, live.c.id, literal("entered"), at).where(entering)
+                )
             )
-        )
-        self.conn.execute(
-            insert(segment_members).from_select(
-                ["workspace_id", "segment_id", "customer_id", "entered_at"],
-                select(ws, seg, live.c.id, at).where(entering),
+            self.conn.execute(
+                insert(segment_members).from_select(
+                    ["workspace_id", "segment_id", "customer_id", "entered_at"],
+                    select(ws, seg, live.c.id, at).where(entering),
+                )
             )
-        )
-        total = self.conn.execute(select(func.count()).select_from(segment_members).where(mine)).scalar_one()
-        self.update_segment(workspace_id, segment_id, {"member_count": total, "refreshed_at": now})
         return int(entered), int(exited)
+
+    def clear_members(self, workspace_id: int) -> None:
+        """Forget memberships and their history (before a rebuild, which may renumber customers)."""
+        for table in (segment_members, segment_changes):
+            self.conn.execute(delete(table).where(table.c.workspace_id == workspace_id))
+        self.conn.execute(
+            update(saved_segments).where(saved_segments.c.workspace_id == workspace_id).values(member_count=0)
+        )
 
     def members(self, workspace_id: int, segment_id: int, after: int = 0, limit: int = 50) -> list[dict[str, Any]]:
         """Stored members in id order after ``after`` (keyset paging), with what a list shows."""
@@ -376,6 +418,35 @@ class SqlEngagement:
             )
         )
         return [int(v) for v in self.conn.execute(query).scalars()]
+
+
+class SegmentMembership:
+    """Keeps saved segments' members current as events arrive (a Projection, see services.ports).
+
+    Only the customers a batch touched are re-checked, set-wise per segment. Rule tags and
+    customers whose day counts cross a threshold without any event wait for the scheduled
+    ``liuyu segments refresh``.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.store = SqlEngagement(conn)
+
+    def apply(self, workspace_id: int, rows: Sequence[tuple[int, Event, int | None]]) -> None:
+        touched = {customer_id for _, _, customer_id in rows if customer_id is not None}
+        if touched:
+            self.store.update_members_of(workspace_id, touched, datetime.now(UTC))
+
+    def merged(self, workspace_id: int, merges: Sequence[tuple[int, int]]) -> None:
+        both = {customer_id for pair in merges for customer_id in pair}  # losers leave, winners may enter
+        if both:
+            self.store.update_members_of(workspace_id, both, datetime.now(UTC))
+
+    def reassigned(self, workspace_id: int, customer_ids: set[int]) -> None:
+        if customer_ids:
+            self.store.update_members_of(workspace_id, customer_ids, datetime.now(UTC))
+
+    def clear(self, workspace_id: int) -> None:
+        self.store.clear_members(workspace_id)
 
 
 def rule_reason(segment_id: int) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection
 
 from liuyu.services.ports import Projection
+from liuyu.storage.engagement_store import SegmentMembership
 from liuyu.storage.loyalty_store import LoyaltyProjection
 
-PROJECTIONS: list[Callable[[Connection], Projection]] = [LoyaltyProjection]
+PROJECTIONS: list[Callable[[Connection], Projection]] = [LoyaltyProjection, SegmentMembership]
