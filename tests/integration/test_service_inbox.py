@@ -166,3 +166,41 @@ def test_a_message_breaking_the_contract_is_refused_naming_the_field(body: dict[
     with pytest.raises(InvalidInput) as caught:
         inbox.parse_message("jd", body)
     assert caught.value.field == field
+
+
+def _identify(engine: Engine, ws: int, external_id: str, at: datetime, *identifiers: Identifier) -> None:
+    event = Event(source="crm", external_id=external_id, type="identify", occurred_at=at, identifiers=identifiers)
+    with SqlUnitOfWork(engine) as uow:
+        ingest_events(uow.ingest, ws, [event], projections=uow.projections())
+        uow.commit()
+
+
+def _customer_of(engine: Engine, ws: int, conversation_id: int) -> int | None:
+    return view(engine, ws, conversation_id)["conversation"]["customer_id"]  # type: ignore[no-any-return]
+
+
+def test_a_conversation_follows_its_customer_through_a_merge_an_undo_and_a_rebuild(
+    engine: Engine, workspace: int
+) -> None:
+    from liuyu.services.identity import rebuild, unmerge
+    from liuyu.storage.tables import merges
+
+    phone = Identifier("phone", "+8613800138000")
+    _identify(engine, workspace, "member-1", T0 - timedelta(days=30), phone)
+    report = receive(engine, workspace, [message(1)])
+    conversation = report.conversations[0]
+    buyer_alone = _customer_of(engine, workspace, conversation)
+    _identify(engine, workspace, "member-2", T0 + timedelta(hours=1), phone, Identifier("tmall_nick", "小鹿"))
+    member = _customer_of(engine, workspace, conversation)
+    assert member != buyer_alone, "the platform-only buyer joined the member who holds the phone"
+
+    rebuild(lambda: SqlUnitOfWork(engine), workspace)
+    assert _customer_of(engine, workspace, conversation) == member
+    assert len(view(engine, workspace, conversation)["messages"]) == 1, "a rebuild keeps the inbox"
+
+    with engine.connect() as conn:
+        merge_id = conn.execute(select(merges.c.id).where(merges.c.workspace_id == workspace)).scalar_one()
+    with SqlUnitOfWork(engine) as uow:
+        unmerge(uow, workspace, merge_id, actor="test")
+        uow.commit()
+    assert _customer_of(engine, workspace, conversation) == buyer_alone

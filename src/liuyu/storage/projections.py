@@ -13,5 +13,6 @@ from sqlalchemy import Connection
 from liuyu.services.ports import Projection
 from liuyu.storage.engagement_store import SegmentMembership
 from liuyu.storage.loyalty_store import LoyaltyProjection
+from liuyu.storage.service_store import ConversationCustomers
 
-PROJECTIONS: list[Callable[[Connection], Projection]] = [LoyaltyProjection, SegmentMembership]
+PROJECTIONS: list[Callable[[Connection], Projection]] = [LoyaltyProjection, ConversationCustomers, SegmentMembership]

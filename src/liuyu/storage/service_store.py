@@ -272,3 +272,70 @@ class SqlServiceStore:
     def outbox_rows(self, workspace_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute(select(outbox).where(outbox.c.workspace_id == workspace_id).order_by(outbox.c.id))
         return [_dict(r) for r in rows]
+
+
+class ConversationCustomers:
+    """Keeps each conversation on the customer its messages belong to when identities change.
+
+    Merges move conversations to the winner; an unmerge recomputes them from their latest inbound
+    message's event; a rebuild leaves conversations in place (they are inbox state, not derived)
+    and the replayed ``message_received`` events put their customers back.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def apply(self, workspace_id: int, rows: Sequence[tuple[int, Any, int | None]]) -> None:
+        latest: dict[tuple[str, str], int] = {}
+        for _seq, event, customer in rows:
+            if event.name == "message_received" and event.source.startswith("service.") and customer is not None:
+                key = str(event.properties.get("conversation_key") or "")
+                latest[(event.source.removeprefix("service."), key)] = customer
+        for (channel, key), customer in latest.items():
+            self.conn.execute(
+                update(conversations)
+                .where(
+                    conversations.c.workspace_id == workspace_id,
+                    conversations.c.channel == channel,
+                    conversations.c.conversation_key == key,
+                )
+                .values(customer_id=customer)
+            )
+
+    def merged(self, workspace_id: int, merges: Sequence[tuple[int, int]]) -> None:
+        for winner, loser in merges:
+            self.conn.execute(
+                update(conversations)
+                .where(conversations.c.workspace_id == workspace_id, conversations.c.customer_id == loser)
+                .values(customer_id=winner)
+            )
+
+    def reassigned(self, workspace_id: int, customer_ids: set[int]) -> None:
+        if not customer_ids:
+            return
+        found = self.conn.execute(
+            select(conversations.c.id, conversations.c.channel).where(
+                conversations.c.workspace_id == workspace_id, conversations.c.customer_id.in_(sorted(customer_ids))
+            )
+        ).all()
+        for conversation_id, channel in found:
+            latest = (
+                select(messages.c.external_id)
+                .where(messages.c.conversation_id == conversation_id, messages.c.direction == "in")
+                .order_by(messages.c.sent_at.desc(), messages.c.id.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+            customer = self.conn.execute(
+                select(events.c.customer_id).where(
+                    events.c.workspace_id == workspace_id,
+                    events.c.source == f"service.{channel}",
+                    events.c.external_id == latest,
+                )
+            ).scalar()
+            self.conn.execute(
+                update(conversations).where(conversations.c.id == conversation_id).values(customer_id=customer)
+            )
+
+    def clear(self, workspace_id: int) -> None:
+        """Nothing to forget: conversations are inbox state, and the replay re-applies their customers."""
