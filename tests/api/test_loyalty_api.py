@@ -180,3 +180,11 @@ def test_a_new_program_moves_members_to_the_tiers_it_defines(api: Api) -> None: 
     assert api.client.get(f"/api/v1/members/{customer}", headers=h).json()["tier"]["code"] == "MEMBER"
     with SqlUnitOfWork(api.engine) as uow:  # type: ignore[arg-type]
         assert [m["tier"] for m in uow.loyalty.members(api.qimu.id)] == ["MEMBER"]  # what the overview counts
+
+
+def test_impossible_customer_ids_get_a_client_error_not_a_crash(api: Api) -> None:  # noqa: F811
+    h = api.headers(api.qimu.admin_key)
+    too_big = api.client.get(f"/api/v1/members/{2**70}", headers=h)
+    unknown = api.client.get("/api/v1/members/424242", headers=h)
+    issue = api.client.post("/api/v1/coupons/issue", json={"template": "X", "customer_ids": [2**70]}, headers=h)
+    assert (too_big.status_code, unknown.status_code, issue.status_code) == (422, 404, 422)

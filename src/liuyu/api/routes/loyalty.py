@@ -8,9 +8,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from liuyu.api.deps import ContainerDep, CurrentReader
@@ -19,6 +19,8 @@ from liuyu.storage.uow import SqlUnitOfWork
 
 router = APIRouter(prefix="/api/v1", tags=["member center"])
 ACT = ("admin", "operator")
+BIGGEST = 2**63 - 1  # customer ids are BIGINT: anything larger is a 422, not a database error
+CustomerId = Annotated[int, Path(ge=1, le=BIGGEST)]
 
 
 class ProgramIn(BaseModel):
@@ -50,7 +52,7 @@ class ConsumeIn(BaseModel):
 
 class IssueIn(BaseModel):
     template: str = Field(min_length=1, max_length=64)
-    customer_ids: list[int] = Field(min_length=1, max_length=10_000)
+    customer_ids: list[Annotated[int, Field(ge=1, le=BIGGEST)]] = Field(min_length=1, max_length=10_000)
     batch: str | None = Field(default=None, max_length=64)
 
 
@@ -60,7 +62,7 @@ class CartLineIn(BaseModel):
 
 
 class CouponRedeemIn(BaseModel):
-    customer_id: int
+    customer_id: int = Field(ge=1, le=BIGGEST)
     order_id: str = Field(min_length=1, max_length=200)
     channel: str = Field(min_length=1, max_length=20)
     lines: list[CartLineIn] = Field(min_length=1, max_length=500)
@@ -117,13 +119,15 @@ def run_due(body: RunDueIn, container: ContainerDep, principal: CurrentReader) -
 
 
 @router.get("/members/{customer_id}", summary="The member card: tier and progress, points, expiry, coupons, benefits")
-def member_card(customer_id: int, container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
+def member_card(customer_id: CustomerId, container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
     with SqlUnitOfWork(container.engine) as uow:
         return loyalty.card(uow, principal.workspace_id, customer_id, at=_now())
 
 
 @router.post("/members/{customer_id}/enroll", summary="Enroll a customer (enrolling twice keeps the first)")
-def enroll(customer_id: int, body: EnrollIn, container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
+def enroll(
+    customer_id: CustomerId, body: EnrollIn, container: ContainerDep, principal: CurrentReader
+) -> dict[str, Any]:
     principal.require(*ACT)
     with SqlUnitOfWork(container.engine) as uow:
         member = loyalty.enroll(
@@ -141,7 +145,7 @@ def enroll(customer_id: int, body: EnrollIn, container: ContainerDep, principal:
 
 @router.get("/members/{customer_id}/ledger", summary="Ledger entries of the member, newest first, with filters")
 def member_ledger(
-    customer_id: int,
+    customer_id: CustomerId,
     container: ContainerDep,
     principal: CurrentReader,
     kind: str | None = Query(default=None, max_length=16, description="earn, release, redeem, expire, reverse, …"),
@@ -158,7 +162,7 @@ def member_ledger(
 
 @router.post("/members/{customer_id}/redeem", summary="Spend points (idempotent by request id; never overdraws)")
 def redeem_points(
-    customer_id: int, body: RedeemIn, container: ContainerDep, principal: CurrentReader
+    customer_id: CustomerId, body: RedeemIn, container: ContainerDep, principal: CurrentReader
 ) -> dict[str, Any]:
     principal.require(*ACT)
     with SqlUnitOfWork(container.engine) as uow:
@@ -177,7 +181,7 @@ def redeem_points(
 
 @router.post("/members/{customer_id}/adjust", summary="Grant or take back points (operator and reason recorded)")
 def adjust_points(
-    customer_id: int, body: AdjustIn, container: ContainerDep, principal: CurrentReader
+    customer_id: CustomerId, body: AdjustIn, container: ContainerDep, principal: CurrentReader
 ) -> dict[str, Any]:
     principal.require(*ACT)
     with SqlUnitOfWork(container.engine) as uow:
@@ -196,14 +200,14 @@ def adjust_points(
 
 
 @router.get("/members/{customer_id}/benefits", summary="What may this member have now?")
-def member_benefits(customer_id: int, container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
+def member_benefits(customer_id: CustomerId, container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
     with SqlUnitOfWork(container.engine) as uow:
         return {"benefits": loyalty.benefits(uow, principal.workspace_id, customer_id, at=_now())}
 
 
 @router.post("/members/{customer_id}/benefits/consume", summary="Take a benefit once (a retry elsewhere is refused)")
 def consume_benefit(
-    customer_id: int, body: ConsumeIn, container: ContainerDep, principal: CurrentReader
+    customer_id: CustomerId, body: ConsumeIn, container: ContainerDep, principal: CurrentReader
 ) -> dict[str, Any]:
     principal.require(*ACT)
     with SqlUnitOfWork(container.engine) as uow:
