@@ -15,6 +15,7 @@ from liuyu.services.engagement import TraitSettings, compute_scores
 from liuyu.storage import tables as t
 from liuyu.storage.segments import count, explain_customer
 from liuyu.storage.uow import SqlUnitOfWork
+from tests.api.conftest import Api, api  # noqa: F401  (the app fixture)
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -182,3 +183,17 @@ def test_refreshing_again_replaces_the_scores(engine: Engine, scored: int) -> No
         assert engagement.refresh_traits(uow, scored, now=NOW)["customers"] == 39
         uow.commit()
         assert uow.engagement.scores_of(scored, 40) is None
+
+
+def test_a_customers_scores_are_served_over_http_to_their_workspace_only(api: Api) -> None:  # noqa: F811
+    people, orders = _shop(random.Random(7))
+    insert_shop(api.engine, api.qimu.id, people, orders)  # type: ignore[arg-type]
+    admin = api.headers(api.qimu.admin_key)
+    assert api.client.get("/api/v1/customers/1/scores", headers=admin).json()["scores"] is None
+    with SqlUnitOfWork(api.engine) as uow:  # type: ignore[arg-type]
+        engagement.refresh_traits(uow, api.qimu.id, now=NOW)
+        uow.commit()
+    got = api.client.get("/api/v1/customers/1/scores", headers=admin).json()["scores"]
+    assert got["lifecycle"] in ("repeat", "loyal") and got["rfm_cell"].startswith("R") and got["p_alive"] > 0.5
+    stranger = api.headers(api.other.admin_key)
+    assert api.client.get("/api/v1/customers/1/scores", headers=stranger).status_code == 404

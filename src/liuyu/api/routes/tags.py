@@ -1,4 +1,4 @@
-"""Tags: a customer's tags with source and time, adding and removing them by hand, and counts."""
+"""Tags and computed traits of a customer: tags with source and time, adding and removing them, counts."""
 
 from __future__ import annotations
 
@@ -62,3 +62,12 @@ def remove(
         )
         uow.commit()
     return removed
+
+
+@router.get("/customers/{customer_id}/scores", summary="Computed traits: RFM, lifecycle, purchase forecast, hours")
+def scores(customer_id: int, container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
+    with SqlUnitOfWork(container.engine) as uow:
+        if not uow.engagement.customer_exists(principal.workspace_id, customer_id):
+            raise NotFound(f"no customer {customer_id} in this workspace")
+        found = uow.engagement.scores_of(principal.workspace_id, customer_id)
+    return {"customer_id": customer_id, "scores": found}  # None until `liuyu traits refresh` has run
