@@ -49,7 +49,13 @@ def import_chats(
     Bad lines are reported with their line number and skipped; running the import again stores nothing twice.
     """
     from liuyu.domain.customers.identity import IdentityPolicy
-    from liuyu.services.inbox import InboundMessage, nlp_analyzer, parse_chat_line, receive_messages
+    from liuyu.services.inbox import (
+        InboundMessage,
+        analyze_messages,
+        nlp_analyzer,
+        parse_chat_line,
+        receive_messages,
+    )
     from liuyu.storage.uow import SqlUnitOfWork
 
     c = container()
@@ -71,14 +77,10 @@ def import_chats(
     stored = duplicate = 0
     conversations: set[int] = set()
     for start in range(0, len(good), 500):
+        batch = good[start : start + 500]
+        analyses = analyze_messages(batch, nlp_analyzer if analyze else (lambda texts: [None] * len(texts)))
         with SqlUnitOfWork(c.engine) as uow:
-            report = receive_messages(
-                uow,
-                ws,
-                good[start : start + 500],
-                analyzer=nlp_analyzer if analyze else (lambda texts: [None] * len(texts)),
-                policy=policy,
-            )
+            report = receive_messages(uow, ws, batch, analyses=analyses, policy=policy)
             uow.commit()
         stored, duplicate = stored + report.stored, duplicate + report.duplicate
         conversations.update(report.conversations)

@@ -217,6 +217,18 @@ class ReceiveReport:
         }
 
 
+def message_key(m: InboundMessage) -> tuple[str, str, str]:
+    return (m.channel, m.direction, m.message_id)
+
+
+def analyze_messages(
+    items: Sequence[InboundMessage], analyzer: Analyzer = nlp_analyzer
+) -> dict[tuple[str, str, str], dict[str, Any] | None]:
+    """The analysis of each customer message of a batch, keyed by ``message_key``."""
+    inbound = [m for m in items if m.direction == "in"]
+    return dict(zip((message_key(m) for m in inbound), analyzer([m.text for m in inbound]), strict=True))
+
+
 def heat(analysis: Mapping[str, Any] | None) -> int:
     """How urgently a message needs a human: the higher of its anger and escalation levels (0-3)."""
     if not analysis:
@@ -252,12 +264,15 @@ def receive_messages(
     items: Sequence[InboundMessage],
     *,
     analyzer: Analyzer | None = None,
+    analyses: Mapping[tuple[str, str, str], dict[str, Any] | None] | None = None,
     policy: IdentityPolicy | None = None,
     now: datetime | None = None,
 ) -> ReceiveReport:
     """Store the new messages of a batch once: log, customer, conversation, analysis, order link.
 
-    Does not commit: the caller commits the unit of work.
+    Pass ``analyses`` from ``analyze_messages`` run before the unit of work opened, so the text
+    models (tens of ms a message) never hold the workspace's write lock; without them the new
+    messages are analysed here. Does not commit: the caller commits the unit of work.
     """
     now = now or datetime.now(UTC)
     report = ReceiveReport(received=len(items))
@@ -279,8 +294,9 @@ def receive_messages(
     events = [_event(workspace_id, m) for m in inbound]
     ingest_events(uow.ingest, workspace_id, events, policy=policy, now=now, projections=uow.projections())
     customers = uow.service.event_customers(workspace_id, [e.key for e in events])
-    analyses = dict(zip((id(m) for m in inbound), (analyzer or nlp_analyzer)([m.text for m in inbound]), strict=True))
-    wanted = {c for m in inbound for c in _order_candidates(m, analyses.get(id(m)))}
+    if analyses is None:
+        analyses = analyze_messages(inbound, analyzer or nlp_analyzer)
+    wanted = {c for m in inbound for c in _order_candidates(m, analyses.get(message_key(m)))}
     known_orders = uow.service.known_orders(workspace_id, wanted)
 
     by_conversation: dict[tuple[str, str], list[InboundMessage]] = {}
@@ -296,7 +312,7 @@ def receive_messages(
         customer_id: int | None = None
         order: tuple[str, str, int | None] | None = None
         for m in group:
-            analysis = analyses.get(id(m))
+            analysis = analyses.get(message_key(m))
             anger = max(anger, heat(analysis))
             if m.direction == "in":
                 customer_id = customers.get((f"service.{m.channel}", m.message_id)) or customer_id

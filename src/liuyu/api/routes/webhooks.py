@@ -15,7 +15,14 @@ from starlette.concurrency import run_in_threadpool
 from liuyu.api.deps import ContainerDep
 from liuyu.domain.customers.identity import IdentityPolicy
 from liuyu.domain.errors import InvalidInput
-from liuyu.services.inbox import INBOUND_CHANNELS, SIGNATURE_HEADER, parse_message, receive_messages, signature_ok
+from liuyu.services.inbox import (
+    INBOUND_CHANNELS,
+    SIGNATURE_HEADER,
+    analyze_messages,
+    parse_message,
+    receive_messages,
+    signature_ok,
+)
 from liuyu.storage.uow import SqlUnitOfWork
 
 router = APIRouter(tags=["webhooks"])
@@ -50,7 +57,8 @@ def _receive(container: Any, channel: str, slug: str, signature: str | None, bod
         raise InvalidInput(f"'messages' must be a list of 1-{MAX_MESSAGES} messages", field="messages")
     parsed = [parse_message(channel, item, f"messages[{i}]") for i, item in enumerate(items)]
     policy = IdentityPolicy(protect_verified_phones=container.settings.protect_verified_phones)
+    analyses = analyze_messages(parsed)  # before the transaction: the models must not hold the write lock
     with SqlUnitOfWork(container.engine) as uow:
-        report = receive_messages(uow, int(workspace["id"]), parsed, policy=policy)
+        report = receive_messages(uow, int(workspace["id"]), parsed, analyses=analyses, policy=policy)
         uow.commit()
     return report.as_dict()
