@@ -315,29 +315,62 @@ class SqlLoyalty:
         ]
         if new_entries:
             self.conn.execute(insert(lt.loyalty_entries), new_entries)
+        enrollments = {r.customer_id: r for r in sorted(records, key=FactRecord.sort_key) if r.kind == "enroll"}
+        wanted: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+        for account in accounts:
+            history = [
+                {
+                    "workspace_id": workspace_id,
+                    "customer_id": account.primary,
+                    "at": change.at,
+                    "from_tier": change.from_tier,
+                    "to_tier": change.to_tier,
+                    "reason": change.reason,
+                }
+                for change in account.tier.history
+            ]
+            wanted[account.primary] = (_member_row(workspace_id, account, enrollments), history)
+        stored, stale = self._changed_members(workspace_id, ids, wanted)
         for table in (lt.loyalty_members, lt.loyalty_tier_changes):
-            for part in chunks(ids):
+            for part in chunks(sorted(stale)):
                 self.conn.execute(
                     delete(table).where(table.c.workspace_id == workspace_id, table.c.customer_id.in_(part))
                 )
-        enrollments = {r.customer_id: r for r in sorted(records, key=FactRecord.sort_key) if r.kind == "enroll"}
-        members = [_member_row(workspace_id, account, enrollments) for account in accounts]
-        if members:
-            self.conn.execute(insert(lt.loyalty_members), members)
-        changes = [
-            {
-                "workspace_id": workspace_id,
-                "customer_id": account.primary,
-                "at": change.at,
-                "from_tier": change.from_tier,
-                "to_tier": change.to_tier,
-                "reason": change.reason,
-            }
-            for account in accounts
-            for change in account.tier.history
-        ]
-        if changes:
-            self.conn.execute(insert(lt.loyalty_tier_changes), changes)
+        fresh = [c for c in wanted if c in stale or c not in stored]
+        if fresh:
+            self.conn.execute(insert(lt.loyalty_members), [wanted[c][0] for c in fresh])
+            changes = [change for c in fresh for change in wanted[c][1]]
+            if changes:
+                self.conn.execute(insert(lt.loyalty_tier_changes), changes)
+
+    def _changed_members(
+        self, workspace_id: int, ids: list[int], wanted: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]]
+    ) -> tuple[set[int], set[int]]:
+        """Customers with a member row, and those whose row or tier history differs from the replay (or left).
+
+        Only those are rewritten, so a batch that touches a member without changing them writes nothing.
+        """
+        m, h = lt.loyalty_members.c, lt.loyalty_tier_changes.c
+        stored: dict[int, dict[str, Any]] = {}
+        histories: dict[int, list[tuple[Any, ...]]] = {}
+        for part in chunks(ids):
+            for row in self.conn.execute(
+                select(lt.loyalty_members).where(m.workspace_id == workspace_id, m.customer_id.in_(part))
+            ):
+                stored[row.customer_id] = {k: v for k, v in row._mapping.items() if k != "id"}
+            for row in self.conn.execute(
+                select(h.customer_id, h.at, h.from_tier, h.to_tier, h.reason)
+                .where(h.workspace_id == workspace_id, h.customer_id.in_(part))
+                .order_by(h.id)
+            ):
+                histories.setdefault(row.customer_id, []).append(tuple(row[1:]))
+        stale = set(stored) - set(wanted)
+        for customer in set(stored) & set(wanted):
+            row, history = wanted[customer]
+            kept = [(c["at"], c["from_tier"], c["to_tier"], c["reason"]) for c in history]
+            if stored[customer] != row or histories.get(customer, []) != kept:
+                stale.add(customer)
+        return set(stored), stale
 
     def member(self, workspace_id: int, customer_id: int) -> dict[str, Any] | None:
         """The member row of the account that holds this customer now."""
