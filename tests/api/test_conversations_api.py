@@ -87,6 +87,12 @@ def test_an_agent_sees_the_conversation_with_analysis_and_masked_phones(api: Api
     assert "13800138000" in unmasked["messages"][1]["text"]
 
 
+def test_a_phone_number_used_as_a_conversation_key_is_masked_for_agents(api: Api) -> None:
+    post_signed(api, channel_secret(api, api.qimu.id, "app"), chat(1, key="13912345678"), channel="app")
+    listed = api.client.get("/api/v1/conversations", headers=api.headers(api.qimu.agent_key)).json()
+    assert listed["conversations"][0]["conversation_key"] == "139****5678"
+
+
 def test_an_agent_changes_status_adds_a_note_and_replies_once_per_idempotency_key(api: Api) -> None:
     post_signed(api, channel_secret(api, api.qimu.id), chat(1))
     agent = api.headers(api.qimu.agent_key)

@@ -74,7 +74,8 @@ def mask_message(message: dict[str, Any], principal: Principal) -> dict[str, Any
 def mask_conversation(row: dict[str, Any], principal: Principal) -> dict[str, Any]:
     if principal.sees_pii:
         return row
-    return {**row, "reply_to": mask_text(row.get("reply_to")), "last_text": mask_text(row.get("last_text"))}
+    masked = {name: mask_text(row.get(name)) for name in ("reply_to", "last_text", "conversation_key")}
+    return {**row, **masked}  # a hotline's conversation key is often the caller's number
 
 
 def customer_card(conn: Any, workspace_id: int, customer_id: int | None, principal: Principal) -> dict[str, Any] | None:
