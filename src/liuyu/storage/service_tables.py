@@ -47,6 +47,7 @@ conversations = Table(
     Index("ix_conversations_inbox", "workspace_id", "status", "anger", "last_message_at"),
     Index("ix_conversations_heat", "workspace_id", "anger", "last_message_at"),
     Index("ix_conversations_assignee", "workspace_id", "assignee", "status", "anger", "last_message_at"),
+    Index("ix_conversations_changed", "workspace_id", "updated_at"),  # the live stream polls this
 )
 
 messages = Table(

@@ -111,6 +111,7 @@ def upgrade() -> None:
             ["workspace_id", "assignee", "status", "anger", "last_message_at"],
             unique=False,
         )
+        batch_op.create_index("ix_conversations_changed", ["workspace_id", "updated_at"], unique=False)
         batch_op.create_index("ix_conversations_heat", ["workspace_id", "anger", "last_message_at"], unique=False)
         batch_op.create_index(
             "ix_conversations_inbox", ["workspace_id", "status", "anger", "last_message_at"], unique=False
@@ -764,6 +765,7 @@ def downgrade() -> None:
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_index("ix_conversations_inbox")
         batch_op.drop_index("ix_conversations_heat")
+        batch_op.drop_index("ix_conversations_changed")
         batch_op.drop_index("ix_conversations_assignee")
 
     op.drop_table("conversations")
