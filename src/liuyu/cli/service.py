@@ -52,7 +52,7 @@ def import_chats(
     from liuyu.services.inbox import (
         InboundMessage,
         analyze_messages,
-        nlp_analyzer,
+        bulk_nlp_analyzer,
         parse_chat_line,
         receive_messages,
     )
@@ -78,7 +78,7 @@ def import_chats(
     conversations: set[int] = set()
     for start in range(0, len(good), 500):
         batch = good[start : start + 500]
-        analyses = analyze_messages(batch, nlp_analyzer if analyze else (lambda texts: [None] * len(texts)))
+        analyses = analyze_messages(batch, bulk_nlp_analyzer if analyze else (lambda texts: [None] * len(texts)))
         with SqlUnitOfWork(c.engine) as uow:
             report = receive_messages(uow, ws, batch, analyses=analyses, policy=policy)
             uow.commit()

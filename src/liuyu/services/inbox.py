@@ -167,12 +167,16 @@ def parse_chat_line(item: Any, where: str) -> InboundMessage:
 # -- analysis ------------------------------------------------------------------------------------
 
 
-def nlp_analyzer(texts: list[str]) -> list[dict[str, Any] | None]:
-    """The offline text models; every text gets None when they are not installed or fail to load."""
-    try:
-        from liuyu.nlp.analyze import analyze
+def nlp_analyzer(texts: list[str], *, bulk: bool = False) -> list[dict[str, Any] | None]:
+    """The offline text models; every text gets None when they are not installed or fail to load.
 
-        insights = analyze(texts)
+    ``bulk`` picks the fast intent model (about 50x faster, a little less accurate) for imports;
+    live messages get the accurate one. Aspects are not stored here, so they are not computed.
+    """
+    try:
+        from liuyu.nlp.analyze import AnalyzeOptions, analyze
+
+        insights = analyze(texts, options=AnalyzeOptions(aspects=False, fast_intent=bulk))
     except (ImportError, OSError, ValueError) as exc:
         log.warning("message analysis unavailable: %s", exc)
         return [None] * len(texts)
@@ -186,6 +190,11 @@ def nlp_analyzer(texts: list[str]) -> list[dict[str, Any] | None]:
         }
         for insight in insights
     ]
+
+
+def bulk_nlp_analyzer(texts: list[str]) -> list[dict[str, Any] | None]:
+    """``nlp_analyzer`` for chat-log imports: the fast intent model."""
+    return nlp_analyzer(texts, bulk=True)
 
 
 # -- receiving -----------------------------------------------------------------------------------
