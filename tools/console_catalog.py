@@ -70,6 +70,7 @@ ZH_CN = {
     "undone": "已撤销",
     "verified": "已验证",
     "Wrong email or password.": "邮箱或密码不对。",
+    "Member card": "会员卡",
     # roles
     "admin": "管理员",
     "operator": "运营",

@@ -13,8 +13,9 @@ from tests.api.test_events_api import order_paid
 
 def test_erasing_a_customer_removes_personal_data_and_keeps_the_counts(api: Api) -> None:
     h = api.headers(api.qimu.ingest_key)
-    api.client.post("/api/v1/events", json=order_paid(1) | {"traits": {"name": "王小明", "address": "文三路 1 号"}},
-                    headers=h)
+    api.client.post(
+        "/api/v1/events", json=order_paid(1) | {"traits": {"name": "王小明", "address": "文三路 1 号"}}, headers=h
+    )
     api.client.post("/api/v1/events", json=order_paid(2), headers=h)
     admin = api.headers(api.qimu.admin_key)
     cid = api.client.get("/api/v1/customers?q=13800138000", headers=admin).json()["customers"][0]["id"]

@@ -14,8 +14,13 @@ def test_upgrading_an_empty_database_matches_the_declared_tables(db_url: str) ->
     engine = make_engine(db_url)
     with engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
-            conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}" CASCADE' if engine.dialect.name == "postgresql"
-                              else f'DROP TABLE IF EXISTS "{table.name}"'))
+            conn.execute(
+                text(
+                    f'DROP TABLE IF EXISTS "{table.name}" CASCADE'
+                    if engine.dialect.name == "postgresql"
+                    else f'DROP TABLE IF EXISTS "{table.name}"'
+                )
+            )
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     upgrade(engine)
     with engine.connect() as conn:

@@ -134,6 +134,9 @@ def _replay_batch(
         uow.replay.reassign_orders(workspace_id, owners)
         uow.ingest.update_profiles(profile_updates((cid, e) for _, e, cid in rows))
         uow.ingest.refresh_traits(workspace_id, {cid for _, _, cid in rows if cid is not None} | winners)
+        if merges:  # merges the replay made again (not the undone one) reach the projections too
+            for projection in uow.projections():
+                projection.merged(workspace_id, merges)
     else:
         project(uow.ingest, workspace_id, rows, winners, uow.projections(), merges)
     if touched is not None:
