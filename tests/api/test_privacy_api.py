@@ -47,3 +47,18 @@ def test_only_admins_export_or_erase(api: Api) -> None:
     cid = api.client.get("/api/v1/customers?q=13800138000", headers=agent).json()["customers"][0]["id"]
     assert api.client.get(f"/api/v1/customers/{cid}/export", headers=agent).status_code == 403
     assert api.client.delete(f"/api/v1/customers/{cid}", headers=agent).status_code == 403
+
+
+def test_erasure_reaches_the_service_inbox(api: Api) -> None:
+    from liuyu.storage.service_tables import messages as service_messages
+    from tests.api.test_conversations_api import channel_secret, chat, post_signed
+
+    secret = channel_secret(api, api.qimu.id)
+    post_signed(api, secret, {"messages": [chat(1, "我是王小明，电话13800138000，地址文三路1号")]})
+    admin = api.headers(api.qimu.admin_key)
+    cid = api.client.get("/api/v1/customers?q=13800138000", headers=admin).json()["customers"][0]["id"]
+    result = api.client.delete(f"/api/v1/customers/{cid}", headers=admin).json()
+    assert result["messages"] == 1
+    with api.engine.connect() as conn:  # type: ignore[attr-defined]
+        texts = conn.execute(select(service_messages.c.text)).scalars().all()
+    assert texts == ["[erased]"]

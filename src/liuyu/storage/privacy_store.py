@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, select, update
 
 from liuyu.storage import tables as t
+from liuyu.storage.service_tables import conversations
+from liuyu.storage.service_tables import messages as service_messages
 
 
 class SqlPrivacy:
@@ -49,6 +51,30 @@ class SqlPrivacy:
                 update(t.events).where(t.events.c.seq == bindparam("s")).values(payload=bindparam("p")),
                 [{"s": seq, "p": payload} for seq, payload in payloads.items()],
             )
+
+    def scrub_conversations(self, workspace_id: int, customer_ids: list[int]) -> int:
+        """Service-hub messages of these customers lose their text, sender and reply address."""
+        ids = list(
+            self.conn.execute(
+                select(conversations.c.id).where(
+                    conversations.c.workspace_id == workspace_id, conversations.c.customer_id.in_(customer_ids)
+                )
+            ).scalars()
+        )
+        if not ids:
+            return 0
+        self.conn.execute(
+            update(conversations)
+            .where(conversations.c.id == bindparam("cid"))
+            .values(reply_to=None, conversation_key=bindparam("key")),
+            [{"cid": c, "key": f"erased:{c}"} for c in ids],
+        )
+        done = self.conn.execute(
+            update(service_messages)
+            .where(service_messages.c.workspace_id == workspace_id, service_messages.c.conversation_id.in_(ids))
+            .values(text="[erased]", sender="", analysis=None)
+        )
+        return int(done.rowcount or 0)
 
     def scrub_customer(self, workspace_id: int, customer_ids: list[int], now: datetime) -> None:
         self.conn.execute(
