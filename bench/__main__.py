@@ -14,6 +14,7 @@ BENCHMARKS = [
     "bench.customer360",
     "bench.http_ingest",
     "bench.segments",
+    "bench.loyalty",
     "bench.nlp_lexical",
     "bench.nlp_retrieval",
 ]
