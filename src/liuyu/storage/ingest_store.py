@@ -223,7 +223,9 @@ class SqlIngestStore:
             ):
                 nodes[cid] = CustomerNode(id=cid, anchor_seq=anchor)
             for root, anchor in self.conn.execute(
-                select(t.customers.c.merged_into, t.customers.c.anchor_seq).where(t.customers.c.merged_into.in_(part))
+                select(t.customers.c.merged_into, t.customers.c.anchor_seq).where(
+                    t.customers.c.workspace_id == workspace_id, t.customers.c.merged_into.in_(part)
+                )
             ):
                 nodes[root].anchors.add(anchor)
             for cid, kind, value, is_verified in self.conn.execute(
@@ -309,7 +311,11 @@ class SqlIngestStore:
     def apply_merge(self, workspace_id: int, winner: int, loser: int) -> None:
         """Point everything the loser owned at the winner."""
         c = self.conn
-        c.execute(update(t.customers).where(t.customers.c.merged_into == loser).values(merged_into=winner))
+        c.execute(
+            update(t.customers)
+            .where(t.customers.c.workspace_id == workspace_id, t.customers.c.merged_into == loser)
+            .values(merged_into=winner)
+        )
         c.execute(update(t.customers).where(t.customers.c.id == loser).values(merged_into=winner))
         c.execute(
             update(t.identifiers)
