@@ -119,7 +119,8 @@ def _identifiers_of(
     if kinds:
         query = query.where(t.identifiers.c.kind.in_(kinds))
     out: dict[int, list[tuple[str, str, bool]]] = {}
-    for cid, kind, value, verified in conn.execute(query.order_by(t.identifiers.c.kind, t.identifiers.c.value)):
+    # Sorted here, not in SQL: an ORDER BY (kind, value) tempts SQLite into scanning the primary key.
+    for cid, kind, value, verified in sorted(conn.execute(query), key=lambda r: (r[1], r[2])):
         out.setdefault(cid, []).append((kind, value, verified))
     return out
 
