@@ -16,7 +16,7 @@ from liuyu.cli.common import (
     resolve_workspace,
     unit_of_work,
 )
-from liuyu.services import accounts
+from liuyu.services import accounts, engagement
 from liuyu.services.identity import rebuild as rebuild_workspace
 from liuyu.storage.customer_queries import workspace_counts
 from liuyu.storage.uow import SqlUnitOfWork
@@ -119,7 +119,12 @@ def rebuild(workspace: str | None = WorkspaceOption) -> None:
     with Progress(console=console) as progress:
         task = progress.add_task("Replaying the event log", total=total)
         done = rebuild_workspace(lambda: SqlUnitOfWork(c.engine), ws, progress=lambda n: progress.advance(task, n))
-    console.print(f"Rebuilt from {done:,} events.")
+    # Scores and rule tags are computed from the rebuilt tables, not replayed: compute them again.
+    with SqlUnitOfWork(c.engine) as uow:
+        engagement.refresh_traits(uow, ws)
+        segments = engagement.refresh_segments(uow, ws)
+        uow.commit()
+    console.print(f"Rebuilt from {done:,} events; computed traits and {len(segments)} saved segments refreshed.")
 
 
 def serve(
