@@ -11,6 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
+
+from liuyu.storage import tables as t
+from liuyu.storage.db import make_engine
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "imports"
 HEADER = (
@@ -86,7 +90,13 @@ def test_a_killed_import_resumes_to_exactly_the_uninterrupted_counts(env: dict[s
     big = tmp_path / "orders.csv"
     write_orders(big, 3000, bad_every=500)
     liuyu(env, "init", "--workspace", "qimu", "--password", "黑武士-手柄-2026")
-    slow = {**env, "LIUYU_IMPORT_BATCH_SIZE": "100"}
+    slow = {**env, "LIUYU_IMPORT_BATCH_SIZE": "50"}
+    engine = make_engine(env["LIUYU_DATABASE_URL"])
+
+    def stored() -> int:  # read straight from the database: polling through the CLI is too slow
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(t.events)).scalar_one())
+
     proc = subprocess.Popen(
         [sys.executable, "-m", "liuyu.cli.main", "import", "orders", "tmall", str(big), "--workspace", "qimu"],
         env=slow,
@@ -94,10 +104,11 @@ def test_a_killed_import_resumes_to_exactly_the_uninterrupted_counts(env: dict[s
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 300
-    while stats(env)["events"] < 500 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
+    while stored() < 500 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    engine.dispose()
     interrupted = stats(env)["events"]
     liuyu(slow, "import", "orders", "tmall", str(big), "--workspace", "qimu")
     resumed = stats(env)
