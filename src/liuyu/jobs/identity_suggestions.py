@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 from liuyu.matching.customers import CustomerRecord, customer_model, platform_of_kind, prepare_customers
 from liuyu.matching.probabilistic import ScoredPair, score_pairs
 from liuyu.storage import tables as t
+from liuyu.storage.ingest_store import chunks
 
 MODEL_NAME = "liuyu.customers.v1"
 
@@ -123,7 +124,7 @@ def save_suggestions(
             ),
             refreshes,
         )
-    for chunk in _chunks(stale, 1000):
+    for chunk in chunks(stale, 1000):
         conn.execute(delete(s).where(s.c.id.in_(chunk)))
     return len(inserts) + len(refreshes)
 
@@ -139,8 +140,3 @@ def _rows_by_pair(
             "evidence": evidence_of(pair, customers[a], customers[b]),
         }
     return rows
-
-
-def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
