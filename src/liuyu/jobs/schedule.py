@@ -1,0 +1,25 @@
+"""The worker's schedule: every periodic job liuyu runs, in one list.
+
+`liuyu worker` walks this list; an area adds its job with one line in ``SCHEDULE``. A job takes the
+engine and the current time and returns how many items it handled, so the worker can report
+throughput and back off when there is nothing to do. Jobs must be safe to run from several workers
+at once (claim rows with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one writer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every_seconds: float
+    run: Callable[[Engine, datetime], int]
+
+
+SCHEDULE: list[Job] = []
