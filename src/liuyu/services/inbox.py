@@ -391,6 +391,8 @@ def change_conversation(
         if status not in STATUSES:
             raise InvalidInput(f"use one of {', '.join(STATUSES)}", field="status", value=status)
         values["status"] = status
+        if status == "resolved":
+            values["resolved_at"] = now or datetime.now(UTC)
     if assignee is not None:
         values["assignee"] = assignee.strip()[:200] or None
     if values:

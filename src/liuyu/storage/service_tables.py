@@ -40,6 +40,7 @@ conversations = Table(
     Column("anger", Integer, nullable=False, default=0),  # 0 none .. 3 high, the highest seen
     Column("reply_to", String(300)),  # the address replies go to (sender's email for SMTP)
     Column("last_message_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),  # the latest move to resolved
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("workspace_id", "channel", "conversation_key", name="uq_conversations_key"),

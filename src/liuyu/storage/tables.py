@@ -385,5 +385,6 @@ from liuyu.storage import (  # noqa: E402  (they register on the metadata above)
     area_tables,  # noqa: F401
     engagement_tables,  # noqa: F401
     loyalty_tables,  # noqa: F401
+    service_quality_tables,  # noqa: F401
     service_tables,  # noqa: F401
 )
