@@ -91,6 +91,10 @@ conversation_facts = Table(
     Column("team", String(100)),
     Column("status", String(20), nullable=False),
     Column("opened_at", UTCDateTime, nullable=False),  # the customer's first message
+    # Reporting buckets of opened_at in the workspace time zone: 2026-11-22, 2026-W47, 2026-11.
+    Column("day", String(10), nullable=False),
+    Column("week", String(8), nullable=False),
+    Column("month", String(7), nullable=False),
     Column("first_response_seconds", Integer),
     Column("resolution_seconds", Integer),
     Column("sla_target_seconds", Integer),
@@ -102,6 +106,7 @@ conversation_facts = Table(
     Column("messages", Integer, nullable=False),
     Column("computed_at", UTCDateTime, nullable=False),
     Index("ix_service_facts_opened", "workspace_id", "opened_at"),
+    Index("ix_service_facts_agent", "workspace_id", "agent", "opened_at"),
 )
 
 #: Attachment metadata; the bytes are at ``<attachment dir>/<sha256[:2]>/<sha256>``.

@@ -532,6 +532,9 @@ def upgrade() -> None:
     sa.Column('team', sa.String(length=100), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('opened_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('week', sa.String(length=8), nullable=False),
+    sa.Column('month', sa.String(length=7), nullable=False),
     sa.Column('first_response_seconds', sa.Integer(), nullable=True),
     sa.Column('resolution_seconds', sa.Integer(), nullable=True),
     sa.Column('sla_target_seconds', sa.Integer(), nullable=True),
@@ -547,6 +550,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('conversation_id', name=op.f('pk_service_conversation_facts'))
     )
     with op.batch_alter_table('service_conversation_facts', schema=None) as batch_op:
+        batch_op.create_index('ix_service_facts_agent', ['workspace_id', 'agent', 'opened_at'], unique=False)
         batch_op.create_index('ix_service_facts_opened', ['workspace_id', 'opened_at'], unique=False)
 
     op.create_table('service_csat',
@@ -698,6 +702,7 @@ def downgrade() -> None:
     op.drop_table('service_csat')
     with op.batch_alter_table('service_conversation_facts', schema=None) as batch_op:
         batch_op.drop_index('ix_service_facts_opened')
+        batch_op.drop_index('ix_service_facts_agent')
 
     op.drop_table('service_conversation_facts')
     op.drop_table('order_status_history')
