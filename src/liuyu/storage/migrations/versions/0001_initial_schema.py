@@ -374,6 +374,40 @@ def upgrade() -> None:
         batch_op.create_index('ix_merges_ws_loser', ['workspace_id', 'loser_id'], unique=False)
         batch_op.create_index('ix_merges_ws_winner', ['workspace_id', 'winner_id'], unique=False)
 
+    op.create_table('order_followups',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('platform', sa.String(length=20), nullable=False),
+    sa.Column('order_id', sa.String(length=100), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('outcome', sa.String(length=20), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('conversation_id', sa.BigInteger(), nullable=True),
+    sa.Column('message_id', sa.BigInteger(), nullable=True),
+    sa.Column('ticket_id', sa.BigInteger(), nullable=True),
+    sa.Column('at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_order_followups_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_followups')),
+    sa.UniqueConstraint('workspace_id', 'platform', 'order_id', 'kind', name='uq_order_followups_kind')
+    )
+    with op.batch_alter_table('order_followups', schema=None) as batch_op:
+        batch_op.create_index('ix_order_followups_kind', ['workspace_id', 'kind', 'at'], unique=False)
+
+    op.create_table('order_parcels',
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('platform', sa.String(length=20), nullable=False),
+    sa.Column('order_id', sa.String(length=100), nullable=False),
+    sa.Column('tracking_no', sa.String(length=100), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('last_update_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_order_parcels_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('workspace_id', 'platform', 'order_id', name=op.f('pk_order_parcels'))
+    )
+    with op.batch_alter_table('order_parcels', schema=None) as batch_op:
+        batch_op.create_index('ix_order_parcels_status', ['workspace_id', 'status', 'last_update_at'], unique=False)
+
     op.create_table('orders',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -487,6 +521,53 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_service_qa_rubrics_workspace_id_workspaces')),
     sa.PrimaryKeyConstraint('workspace_id', name=op.f('pk_service_qa_rubrics'))
     )
+    op.create_table('ticket_settings',
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('config', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('updated_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_ticket_settings_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('workspace_id', name=op.f('pk_ticket_settings'))
+    )
+    op.create_table('tickets',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('category', sa.String(length=100), nullable=False),
+    sa.Column('fields', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('priority', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('queue', sa.String(length=100), nullable=False),
+    sa.Column('assignee', sa.String(length=200), nullable=True),
+    sa.Column('customer_id', sa.BigInteger(), nullable=True),
+    sa.Column('conversation_id', sa.BigInteger(), nullable=True),
+    sa.Column('order_id', sa.String(length=100), nullable=True),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('routing_rule', sa.String(length=200), nullable=True),
+    sa.Column('routing_explanation', sa.Text(), nullable=True),
+    sa.Column('opened_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_response_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('awaiting_reply_since', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('pauses', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('escalations_fired', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('first_response_due_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_response_due_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolution_due_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sla_state', sa.String(length=10), nullable=False),
+    sa.Column('sla_due_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sla_check_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_tickets_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tickets'))
+    )
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_conversation', ['workspace_id', 'conversation_id'], unique=False)
+        batch_op.create_index('ix_tickets_customer', ['workspace_id', 'customer_id'], unique=False)
+        batch_op.create_index('ix_tickets_queue', ['workspace_id', 'queue', 'status', 'sla_due_at'], unique=False)
+        batch_op.create_index('ix_tickets_sla_check', ['sla_check_at'], unique=False)
+
     op.create_table('users',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -618,6 +699,38 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_sessions_user_id_users')),
     sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_sessions'))
     )
+    op.create_table('ticket_changes',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=200), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('old', sa.Text(), nullable=True),
+    sa.Column('new', sa.Text(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_changes_ticket_id_tickets')),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_ticket_changes_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_changes'))
+    )
+    with op.batch_alter_table('ticket_changes', schema=None) as batch_op:
+        batch_op.create_index('ix_ticket_changes_ticket', ['ticket_id', 'id'], unique=False)
+
+    op.create_table('ticket_notifications',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('ticket_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('recipient', sa.String(length=200), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_notifications_ticket_id_tickets')),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_ticket_notifications_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_notifications'))
+    )
+    with op.batch_alter_table('ticket_notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_ticket_notifications_unread', ['workspace_id', 'read_at', 'id'], unique=False)
+
     op.create_table('service_attachments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -687,6 +800,14 @@ def downgrade() -> None:
         batch_op.drop_index('ix_service_attachments_message')
 
     op.drop_table('service_attachments')
+    with op.batch_alter_table('ticket_notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_ticket_notifications_unread')
+
+    op.drop_table('ticket_notifications')
+    with op.batch_alter_table('ticket_changes', schema=None) as batch_op:
+        batch_op.drop_index('ix_ticket_changes_ticket')
+
+    op.drop_table('ticket_changes')
     op.drop_table('sessions')
     with op.batch_alter_table('service_qa_results', schema=None) as batch_op:
         batch_op.drop_index('ix_service_qa_results_time')
@@ -708,6 +829,14 @@ def downgrade() -> None:
     op.drop_table('order_status_history')
     op.drop_table('order_lines')
     op.drop_table('users')
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_sla_check')
+        batch_op.drop_index('ix_tickets_queue')
+        batch_op.drop_index('ix_tickets_customer')
+        batch_op.drop_index('ix_tickets_conversation')
+
+    op.drop_table('tickets')
+    op.drop_table('ticket_settings')
     op.drop_table('service_qa_rubrics')
     op.drop_table('service_channels')
     op.drop_table('service_agent_teams')
@@ -723,6 +852,14 @@ def downgrade() -> None:
         batch_op.drop_index('ix_orders_customer')
 
     op.drop_table('orders')
+    with op.batch_alter_table('order_parcels', schema=None) as batch_op:
+        batch_op.drop_index('ix_order_parcels_status')
+
+    op.drop_table('order_parcels')
+    with op.batch_alter_table('order_followups', schema=None) as batch_op:
+        batch_op.drop_index('ix_order_followups_kind')
+
+    op.drop_table('order_followups')
     with op.batch_alter_table('merges', schema=None) as batch_op:
         batch_op.drop_index('ix_merges_ws_winner')
         batch_op.drop_index('ix_merges_ws_loser')
