@@ -18,6 +18,7 @@ from liuyu.storage.projections import PROJECTIONS
 from liuyu.storage.replay_store import SqlReplayStore
 from liuyu.storage.service_store import SqlServiceStore
 from liuyu.storage.suggestions_store import SqlSuggestions
+from liuyu.storage.ticket_store import SqlTicketStore
 
 
 class SqlUnitOfWork:
@@ -41,6 +42,7 @@ class SqlUnitOfWork:
         self.loyalty = SqlLoyalty(self.conn)
         self.engagement = SqlEngagement(self.conn)
         self.service = SqlServiceStore(self.conn)
+        self.tickets = SqlTicketStore(self.conn)
         return self
 
     def __exit__(
