@@ -220,7 +220,15 @@ class KnowledgeIndex:
             if not (good_dense or good_lexical):
                 continue
             hits.append(
-                Hit(id=p.id, text=p.text, score=round(score / best_possible, 4), source=p.source, answer=p.answer)
+                Hit(
+                    id=p.id,
+                    text=p.text,
+                    score=round(score / best_possible, 4),
+                    source=p.source,
+                    answer=p.answer,
+                    cosine=None if cosine is None else round(float(cosine[i]), 4),
+                    coverage=round(float(coverage[i]), 4),
+                )
             )
             if len(hits) == k:
                 break

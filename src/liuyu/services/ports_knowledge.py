@@ -56,13 +56,18 @@ class KnowledgePassage:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A retrieved passage or question; ``score`` is the fused relevance (higher is better)."""
+    """A retrieved passage or question; ``score`` is the fused relevance (higher is better).
+
+    ``cosine`` (None without embeddings) and ``coverage`` are the raw evidence the hit passed the
+    thresholds on, so callers can turn them into a confidence of their own."""
 
     id: str
     text: str
     score: float
     source: str
     answer: str = ""
+    cosine: float | None = None
+    coverage: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
