@@ -16,8 +16,10 @@ from liuyu.storage.loyalty_store import SqlLoyalty
 from liuyu.storage.privacy_store import SqlPrivacy
 from liuyu.storage.projections import PROJECTIONS
 from liuyu.storage.replay_store import SqlReplayStore
+from liuyu.storage.service_quality_store import SqlQualityStore
 from liuyu.storage.service_store import SqlServiceStore
 from liuyu.storage.suggestions_store import SqlSuggestions
+from liuyu.storage.value_queries import SqlValueReads
 from liuyu.storage.ticket_store import SqlTicketStore
 
 
@@ -42,6 +44,8 @@ class SqlUnitOfWork:
         self.loyalty = SqlLoyalty(self.conn)
         self.engagement = SqlEngagement(self.conn)
         self.service = SqlServiceStore(self.conn)
+        self.quality = SqlQualityStore(self.conn)
+        self.value = SqlValueReads(self.conn)
         self.tickets = SqlTicketStore(self.conn)
         return self
 
