@@ -204,6 +204,91 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_imports_workspace_id_workspaces')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_imports'))
     )
+    op.create_table('journey_enrollments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('journey_id', sa.BigInteger(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.BigInteger(), nullable=False),
+    sa.Column('entry_key', sa.String(length=300), nullable=False),
+    sa.Column('grp', sa.String(length=10), nullable=False),
+    sa.Column('state', sa.String(length=12), nullable=False),
+    sa.Column('step_key', sa.String(length=64), nullable=True),
+    sa.Column('next_run_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('waiting_until', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('entered_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('entered_seq', sa.BigInteger(), nullable=False),
+    sa.Column('goal_deadline', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('converted_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_journey_enrollments_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journey_enrollments')),
+    sa.UniqueConstraint('workspace_id', 'journey_id', 'customer_id', 'entry_key', name='uq_journey_enrollments_entry')
+    )
+    with op.batch_alter_table('journey_enrollments', schema=None) as batch_op:
+        batch_op.create_index('ix_journey_enrollments_customer', ['workspace_id', 'customer_id'], unique=False)
+        batch_op.create_index('ix_journey_enrollments_due', ['next_run_at'], unique=False)
+        batch_op.create_index('ix_journey_enrollments_journey', ['workspace_id', 'journey_id', 'state', 'step_key'], unique=False)
+
+    op.create_table('journey_log_marks',
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('last_seq', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_journey_log_marks_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('workspace_id', name=op.f('pk_journey_log_marks'))
+    )
+    op.create_table('journey_runs',
+    sa.Column('journey_id', sa.BigInteger(), nullable=False),
+    sa.Column('occurrence', sa.String(length=10), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('entered', sa.Integer(), nullable=False),
+    sa.Column('at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_journey_runs_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('journey_id', 'occurrence', name=op.f('pk_journey_runs'))
+    )
+    op.create_table('journey_steps',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('journey_id', sa.BigInteger(), nullable=False),
+    sa.Column('enrollment_id', sa.BigInteger(), nullable=False),
+    sa.Column('customer_id', sa.BigInteger(), nullable=False),
+    sa.Column('step_key', sa.String(length=64), nullable=False),
+    sa.Column('outcome', sa.String(length=20), nullable=False),
+    sa.Column('detail', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_journey_steps_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journey_steps'))
+    )
+    with op.batch_alter_table('journey_steps', schema=None) as batch_op:
+        batch_op.create_index('ix_journey_steps_enrollment', ['enrollment_id'], unique=False)
+        batch_op.create_index('ix_journey_steps_journey', ['workspace_id', 'journey_id', 'step_key'], unique=False)
+
+    op.create_table('journey_versions',
+    sa.Column('journey_id', sa.BigInteger(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('definition', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('source', sa.Text(), nullable=False),
+    sa.Column('created_by', sa.String(length=200), nullable=False),
+    sa.Column('created_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_journey_versions_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('journey_id', 'version', name=op.f('pk_journey_versions'))
+    )
+    op.create_table('journeys',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('trigger_kind', sa.String(length=12), nullable=False),
+    sa.Column('trigger_name', sa.String(length=200), nullable=True),
+    sa.Column('segment_cursor', sa.BigInteger(), nullable=False),
+    sa.Column('created_by', sa.String(length=200), nullable=False),
+    sa.Column('created_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_journeys_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journeys')),
+    sa.UniqueConstraint('workspace_id', 'name', name='uq_journeys_name')
+    )
     op.create_table('links',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -750,7 +835,8 @@ def upgrade() -> None:
     op.create_table('service_outbox',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('message_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('route', sa.String(length=20), nullable=False),
+    sa.Column('message_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('idempotency_key', sa.String(length=100), nullable=False),
     sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
@@ -887,6 +973,21 @@ def downgrade() -> None:
     op.drop_table('loyalty_coupons')
     op.drop_table('loyalty_benefit_uses')
     op.drop_table('links')
+    op.drop_table('journeys')
+    op.drop_table('journey_versions')
+    with op.batch_alter_table('journey_steps', schema=None) as batch_op:
+        batch_op.drop_index('ix_journey_steps_journey')
+        batch_op.drop_index('ix_journey_steps_enrollment')
+
+    op.drop_table('journey_steps')
+    op.drop_table('journey_runs')
+    op.drop_table('journey_log_marks')
+    with op.batch_alter_table('journey_enrollments', schema=None) as batch_op:
+        batch_op.drop_index('ix_journey_enrollments_journey')
+        batch_op.drop_index('ix_journey_enrollments_due')
+        batch_op.drop_index('ix_journey_enrollments_customer')
+
+    op.drop_table('journey_enrollments')
     op.drop_table('imports')
     with op.batch_alter_table('identifiers', schema=None) as batch_op:
         batch_op.drop_index('ix_identifiers_customer')
