@@ -15,6 +15,7 @@ from liuyu.api.routes import customers, events, suggestions
 from liuyu.api.routes import loyalty as loyalty_routes
 from liuyu.api.routes import segments as segment_routes
 from liuyu.api.routes import tags as tag_routes
+from liuyu.api.routes import value as value_routes
 from liuyu.api.routes import webhooks as webhook_routes
 from liuyu.bootstrap import Container, build
 from liuyu.domain.errors import Conflict, InvalidInput, LiuyuError, NotFound, PermissionDenied
@@ -58,6 +59,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(loyalty_routes.router)
     app.include_router(segment_routes.router)
     app.include_router(tag_routes.router)
+    app.include_router(value_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(conversation_routes.router)
     add_ingestion_bodies(app)

@@ -19,8 +19,8 @@ from liuyu.storage.replay_store import SqlReplayStore
 from liuyu.storage.service_quality_store import SqlQualityStore
 from liuyu.storage.service_store import SqlServiceStore
 from liuyu.storage.suggestions_store import SqlSuggestions
-from liuyu.storage.value_queries import SqlValueReads
 from liuyu.storage.ticket_store import SqlTicketStore
+from liuyu.storage.value_queries import SqlValueReads
 
 
 class SqlUnitOfWork:
