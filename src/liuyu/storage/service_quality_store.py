@@ -109,7 +109,9 @@ class SqlQualityStore:
     def add_csat(self, row: dict[str, Any]) -> bool:
         """False when this answer (``external_id``) is already stored."""
         known = self.conn.execute(
-            select(csat.c.id).where(csat.c.workspace_id == row["workspace_id"], csat.c.external_id == row["external_id"])
+            select(csat.c.id).where(
+                csat.c.workspace_id == row["workspace_id"], csat.c.external_id == row["external_id"]
+            )
         ).first()
         if known:
             return False
@@ -143,14 +145,10 @@ class SqlQualityStore:
         change, or resolved ones not inspected since they were resolved: the job's backlog."""
         c, f, r = conversations, conversation_facts, qa_results
         stale_facts = or_(f.c.conversation_id.is_(None), f.c.computed_at < c.c.updated_at)
-        uninspected = and_(
-            c.c.status == "resolved", or_(r.c.id.is_(None), r.c.inspected_at < c.c.resolved_at)
-        )
+        uninspected = and_(c.c.status == "resolved", or_(r.c.id.is_(None), r.c.inspected_at < c.c.resolved_at))
         query = (
             select(c.c.workspace_id, c.c.id)
-            .select_from(
-                c.outerjoin(f, f.c.conversation_id == c.c.id).outerjoin(r, r.c.conversation_id == c.c.id)
-            )
+            .select_from(c.outerjoin(f, f.c.conversation_id == c.c.id).outerjoin(r, r.c.conversation_id == c.c.id))
             .where(or_(stale_facts, uninspected))
             .order_by(c.c.updated_at, c.c.id)
             .limit(limit)

@@ -1,0 +1,31 @@
+"""Job ``service-qa``: inspect conversations when they are resolved and keep the report facts fresh.
+
+One worker at a time runs a pass (a PostgreSQL advisory lock; SQLite has one writer anyway), so two
+workers never inspect the same conversation at once. Each batch is its own transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, text
+
+from liuyu.services.quality import review_backlog
+from liuyu.storage.uow import SqlUnitOfWork
+
+LOCK_KEY = 0x6C79_5161  # "lyQa": the advisory lock of this job
+PASS_LIMIT = 5_000  # per run; the worker comes back for the rest
+
+
+def run(engine: Engine, now: datetime, limit: int | None = PASS_LIMIT) -> int:
+    """Inspect and refresh up to ``limit`` conversations; returns how many were handled."""
+    if engine.dialect.name != "postgresql":
+        return review_backlog(lambda: SqlUnitOfWork(engine), now=now, limit=limit)
+    with engine.connect() as conn:
+        if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
+            return 0
+        try:
+            return review_backlog(lambda: SqlUnitOfWork(engine), now=now, limit=limit)
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+            conn.commit()
