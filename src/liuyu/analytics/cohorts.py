@@ -57,7 +57,9 @@ def monthly_cohorts(
             continue
         group = members[first]
         observable = min(horizon, last - first)
-        retained = tuple(sum(1 for months in group if first + k in months) / len(group) for k in range(1, observable + 1))
+        retained = tuple(
+            sum(1 for months in group if first + k in months) / len(group) for k in range(1, observable + 1)
+        )
         cohorts.append(Cohort(_label(first), len(group), retained))
     return cohorts
 

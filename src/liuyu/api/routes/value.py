@@ -13,7 +13,7 @@ from liuyu.storage.uow import SqlUnitOfWork
 router = APIRouter(prefix="/api/v1/engagement", tags=["engagement"])
 
 
-@router.get("/value", summary="Revenue share of the best buyers, overall, by channel, category and month, and per segment")
+@router.get("/value", summary="Revenue share of the best buyers: overall, by channel, category, month and segment")
 def value_view(
     container: ContainerDep,
     principal: CurrentReader,
