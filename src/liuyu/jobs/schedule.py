@@ -14,6 +14,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from liuyu.jobs import service_quality
+
 
 @dataclass(frozen=True)
 class Job:
@@ -22,4 +24,6 @@ class Job:
     run: Callable[[Engine, datetime], int]
 
 
-SCHEDULE: list[Job] = []
+SCHEDULE: list[Job] = [
+    Job("service-qa", 60, service_quality.run),
+]
