@@ -385,6 +385,7 @@ from liuyu.storage import (  # noqa: E402  (they register on the metadata above)
     area_tables,  # noqa: F401
     engagement_tables,  # noqa: F401
     journey_tables,  # noqa: F401
+    knowledge_tables,  # noqa: F401
     loyalty_tables,  # noqa: F401
     service_quality_tables,  # noqa: F401
     service_tables,  # noqa: F401

@@ -12,6 +12,7 @@ from liuyu.storage.customer_queries import SqlCustomerReads
 from liuyu.storage.engagement_store import SqlEngagement
 from liuyu.storage.imports_store import SqlImports
 from liuyu.storage.ingest_store import SqlIngestStore
+from liuyu.storage.knowledge_store import SqlKnowledge
 from liuyu.storage.loyalty_store import SqlLoyalty
 from liuyu.storage.privacy_store import SqlPrivacy
 from liuyu.storage.projections import PROJECTIONS
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
         self.loyalty = SqlLoyalty(self.conn)
         self.engagement = SqlEngagement(self.conn)
         self.service = SqlServiceStore(self.conn)
+        self.knowledge = SqlKnowledge(self.conn)
         self.quality = SqlQualityStore(self.conn)
         self.value = SqlValueReads(self.conn)
         self.tickets = SqlTicketStore(self.conn)

@@ -289,6 +289,36 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_journeys')),
     sa.UniqueConstraint('workspace_id', 'name', name='uq_journeys_name')
     )
+    op.create_table('kb_articles',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('name', sa.String(length=300), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('chunk_count', sa.Integer(), nullable=False),
+    sa.Column('created_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_kb_articles_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_articles')),
+    sa.UniqueConstraint('workspace_id', 'name', name='uq_kb_articles_name')
+    )
+    op.create_table('kb_bot_settings',
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('threshold', sa.Float(), nullable=False),
+    sa.Column('updated_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_kb_bot_settings_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('workspace_id', 'channel', name=op.f('pk_kb_bot_settings'))
+    )
+    op.create_table('kb_state',
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('updated_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_kb_state_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('workspace_id', name=op.f('pk_kb_state'))
+    )
     op.create_table('links',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -667,6 +697,37 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('workspace_id', 'email', name=op.f('uq_users_workspace_id'))
     )
+    op.create_table('kb_chunks',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('article_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('heading', sa.String(length=500), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('vector', sa.LargeBinary(), nullable=True),
+    sa.ForeignKeyConstraint(['article_id'], ['kb_articles.id'], name=op.f('fk_kb_chunks_article_id_kb_articles'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_kb_chunks_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_chunks'))
+    )
+    with op.batch_alter_table('kb_chunks', schema=None) as batch_op:
+        batch_op.create_index('ix_kb_chunks_workspace', ['workspace_id', 'article_id', 'position'], unique=False)
+
+    op.create_table('kb_faqs',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('question', sa.Text(), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=False),
+    sa.Column('support', sa.Integer(), nullable=False),
+    sa.Column('conversation_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('vector', sa.LargeBinary(), nullable=True),
+    sa.Column('created_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_kb_faqs_conversation_id_conversations')),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_kb_faqs_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_faqs')),
+    sa.UniqueConstraint('workspace_id', 'digest', name='uq_kb_faqs_digest')
+    )
     op.create_table('order_lines',
     sa.Column('order_pk', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('line_no', sa.Integer(), nullable=False),
@@ -816,6 +877,75 @@ def upgrade() -> None:
     with op.batch_alter_table('ticket_notifications', schema=None) as batch_op:
         batch_op.create_index('ix_ticket_notifications_unread', ['workspace_id', 'read_at', 'id'], unique=False)
 
+    op.create_table('kb_bot_turns',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('conversation_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('message_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('reason', sa.String(length=30), nullable=True),
+    sa.Column('confidence', sa.Float(), nullable=False),
+    sa.Column('reply_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('citations', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('flagged', sa.Boolean(), nullable=False),
+    sa.Column('at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_kb_bot_turns_conversation_id_conversations')),
+    sa.ForeignKeyConstraint(['message_id'], ['service_messages.id'], name=op.f('fk_kb_bot_turns_message_id_service_messages')),
+    sa.ForeignKeyConstraint(['reply_id'], ['service_messages.id'], name=op.f('fk_kb_bot_turns_reply_id_service_messages')),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_kb_bot_turns_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_bot_turns')),
+    sa.UniqueConstraint('message_id', name='uq_kb_bot_turns_message')
+    )
+    with op.batch_alter_table('kb_bot_turns', schema=None) as batch_op:
+        batch_op.create_index('ix_kb_bot_turns_conversation', ['conversation_id', 'at'], unique=False)
+        batch_op.create_index('ix_kb_bot_turns_report', ['workspace_id', 'at'], unique=False)
+
+    op.create_table('kb_feedback',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('message_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('source_id', sa.Integer(), nullable=False),
+    sa.Column('article_id', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('actor', sa.String(length=200), nullable=False),
+    sa.Column('at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['message_id'], ['service_messages.id'], name=op.f('fk_kb_feedback_message_id_service_messages')),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_kb_feedback_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_feedback')),
+    sa.UniqueConstraint('message_id', 'source', 'source_id', 'action', 'actor', name='uq_kb_feedback_once')
+    )
+    with op.batch_alter_table('kb_feedback', schema=None) as batch_op:
+        batch_op.create_index('ix_kb_feedback_article', ['workspace_id', 'article_id', 'action'], unique=False)
+
+    op.create_table('kb_gaps',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('message_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('conversation_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('reason', sa.String(length=20), nullable=False),
+    sa.Column('detail', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_kb_gaps_conversation_id_conversations')),
+    sa.ForeignKeyConstraint(['message_id'], ['service_messages.id'], name=op.f('fk_kb_gaps_message_id_service_messages')),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_kb_gaps_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_gaps')),
+    sa.UniqueConstraint('workspace_id', 'message_id', 'reason', name='uq_kb_gaps_once')
+    )
+    with op.batch_alter_table('kb_gaps', schema=None) as batch_op:
+        batch_op.create_index('ix_kb_gaps_recent', ['workspace_id', 'created_at'], unique=False)
+
+    op.create_table('kb_mined',
+    sa.Column('conversation_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('faq_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('mined_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_kb_mined_conversation_id_conversations')),
+    sa.ForeignKeyConstraint(['faq_id'], ['kb_faqs.id'], name=op.f('fk_kb_mined_faq_id_kb_faqs')),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_kb_mined_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('conversation_id', name=op.f('pk_kb_mined'))
+    )
     op.create_table('service_attachments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -886,6 +1016,20 @@ def downgrade() -> None:
         batch_op.drop_index('ix_service_attachments_message')
 
     op.drop_table('service_attachments')
+    op.drop_table('kb_mined')
+    with op.batch_alter_table('kb_gaps', schema=None) as batch_op:
+        batch_op.drop_index('ix_kb_gaps_recent')
+
+    op.drop_table('kb_gaps')
+    with op.batch_alter_table('kb_feedback', schema=None) as batch_op:
+        batch_op.drop_index('ix_kb_feedback_article')
+
+    op.drop_table('kb_feedback')
+    with op.batch_alter_table('kb_bot_turns', schema=None) as batch_op:
+        batch_op.drop_index('ix_kb_bot_turns_report')
+        batch_op.drop_index('ix_kb_bot_turns_conversation')
+
+    op.drop_table('kb_bot_turns')
     with op.batch_alter_table('ticket_notifications', schema=None) as batch_op:
         batch_op.drop_index('ix_ticket_notifications_unread')
 
@@ -914,6 +1058,11 @@ def downgrade() -> None:
     op.drop_table('service_conversation_facts')
     op.drop_table('order_status_history')
     op.drop_table('order_lines')
+    op.drop_table('kb_faqs')
+    with op.batch_alter_table('kb_chunks', schema=None) as batch_op:
+        batch_op.drop_index('ix_kb_chunks_workspace')
+
+    op.drop_table('kb_chunks')
     op.drop_table('users')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_sla_check')
@@ -973,6 +1122,9 @@ def downgrade() -> None:
     op.drop_table('loyalty_coupons')
     op.drop_table('loyalty_benefit_uses')
     op.drop_table('links')
+    op.drop_table('kb_state')
+    op.drop_table('kb_bot_settings')
+    op.drop_table('kb_articles')
     op.drop_table('journeys')
     op.drop_table('journey_versions')
     with op.batch_alter_table('journey_steps', schema=None) as batch_op:
