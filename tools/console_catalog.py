@@ -284,6 +284,20 @@ ZH_CN = {
     "queued": "排队中",
     "retrying": "重试中",
     "sent": "已发送",
+    "By channel": "按渠道",
+    "By category": "按品类",
+    "By month": "按月份",
+    "Revenue": "收入",
+    "Share of revenue": "收入占比",
+    "Best fifth brings": "前20%客户贡献",
+    "No paid orders yet.": "还没有已付款订单。",
+    "Segments: the high-value core and the long tail": "分群：高价值核心与长尾",
+    "Of the core": "占核心客户",
+    "Of the tail": "占长尾客户",
+    "No saved segments yet.": "还没有保存的分群。",
+    "Cohort retention: buying again N months after the first purchase": "同期群留存：首购后第N个月再次购买的比例",
+    "First purchase": "首购月份",
+    "All cohorts": "全部同期群",
 }
 
 
