@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, insert, select, text, update
+from sqlalchemy import ARRAY, Connection, any_, bindparam, delete, func, insert, literal_column, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 
 from liuyu.domain.customers.identifiers import DEVICE_KINDS, STRONG_KINDS
 from liuyu.domain.customers.identity import CustomerNode, IdentityGraph, IdentityPolicy, IdKey, Resolution
@@ -25,6 +26,17 @@ CHUNK = 2000  # bound on bound parameters per IN list (SQLite allows 32,766)
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def among(dialect: str, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN values`` with the whole list in one bound parameter (a PostgreSQL array, a JSON
+    array on SQLite): the statement text stays the same for any list, so it is compiled and parsed
+    once, where a literal IN list of thousands of values cost more than the lookup itself."""
+    items = list(values)
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, items, type_=ARRAY(column.type)))
+    rows = select(literal_column("value")).select_from(func.json_each(bindparam(None, orjson.dumps(items).decode())))
+    return column.in_(rows)
 
 
 class SqlIngestStore:
@@ -87,15 +99,14 @@ class SqlIngestStore:
         for source, external_id in keys:
             by_source[source].append(external_id)
         for source, ids in by_source.items():
-            for part in chunks(ids):
-                rows = self.conn.execute(
-                    select(t.events.c.external_id).where(
-                        t.events.c.workspace_id == workspace_id,
-                        t.events.c.source == source,
-                        t.events.c.external_id.in_(part),
-                    )
+            rows = self.conn.execute(
+                select(t.events.c.external_id).where(
+                    t.events.c.workspace_id == workspace_id,
+                    t.events.c.source == source,
+                    among(self.dialect, t.events.c.external_id, ids),
                 )
-                found.update((source, r[0]) for r in rows)
+            )
+            found.update((source, r[0]) for r in rows)
         return found
 
     def append_events(
@@ -165,10 +176,11 @@ class SqlIngestStore:
         for a, b in pairs:
             grouped[a].append(b)
         for a, values in grouped.items():
-            for part in chunks(sorted(values)):
-                yield from self.conn.execute(
-                    select(*columns).where(table.c.workspace_id == workspace_id, first == a, second.in_(list(part)))
+            yield from self.conn.execute(
+                select(*columns).where(
+                    table.c.workspace_id == workspace_id, first == a, among(self.dialect, second, sorted(values))
                 )
+            )
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -217,21 +229,23 @@ class SqlIngestStore:
             return []
         nodes: dict[int, CustomerNode] = {}
         ids = sorted(customer_ids)
-        for part in chunks(ids):
+        for part in chunks(ids, 20_000):
             for cid, anchor in self.conn.execute(
-                select(t.customers.c.id, t.customers.c.anchor_seq).where(t.customers.c.id.in_(part))
+                select(t.customers.c.id, t.customers.c.anchor_seq).where(among(self.dialect, t.customers.c.id, part))
             ):
                 nodes[cid] = CustomerNode(id=cid, anchor_seq=anchor)
             for root, anchor in self.conn.execute(
                 select(t.customers.c.merged_into, t.customers.c.anchor_seq).where(
-                    t.customers.c.workspace_id == workspace_id, t.customers.c.merged_into.in_(part)
+                    t.customers.c.workspace_id == workspace_id, among(self.dialect, t.customers.c.merged_into, part)
                 )
             ):
                 nodes[root].anchors.add(anchor)
             for cid, kind, value, is_verified in self.conn.execute(
                 select(
                     t.identifiers.c.customer_id, t.identifiers.c.kind, t.identifiers.c.value, t.identifiers.c.verified
-                ).where(t.identifiers.c.workspace_id == workspace_id, t.identifiers.c.customer_id.in_(part))
+                ).where(
+                    t.identifiers.c.workspace_id == workspace_id, among(self.dialect, t.identifiers.c.customer_id, part)
+                )
             ):
                 node = nodes[cid]
                 if kind in STRONG_KINDS:
@@ -409,8 +423,7 @@ class SqlIngestStore:
             )
         if lines:
             pks = [state[key]["id"] for key in lines]
-            for part in chunks(pks):
-                self.conn.execute(delete(t.order_lines).where(t.order_lines.c.order_pk.in_(part)))
+            self.conn.execute(delete(t.order_lines).where(among(self.dialect, t.order_lines.c.order_pk, pks)))
             self.conn.execute(
                 insert(t.order_lines),
                 [
@@ -450,11 +463,11 @@ class SqlIngestStore:
     def refresh_traits(self, workspace_id: int, customer_ids: set[int]) -> None:
         """Recompute the basic computed traits of the given (live) customers from orders and events."""
         ids = sorted(i for i in customer_ids if i is not None)
-        for part in chunks(ids):
+        for part in chunks(ids, 20_000):
             live = list(
                 self.conn.execute(
                     select(t.customers.c.id).where(
-                        t.customers.c.id.in_(list(part)), t.customers.c.merged_into.is_(None)
+                        among(self.dialect, t.customers.c.id, part), t.customers.c.merged_into.is_(None)
                     )
                 ).scalars()
             )
@@ -480,7 +493,8 @@ class SqlIngestStore:
         if ids:
             self.conn.execute(
                 delete(t.dirty_customers).where(
-                    t.dirty_customers.c.workspace_id == workspace_id, t.dirty_customers.c.customer_id.in_(ids)
+                    t.dirty_customers.c.workspace_id == workspace_id,
+                    among(self.dialect, t.dirty_customers.c.customer_id, sorted(ids)),
                 )
             )
         return ids
@@ -506,7 +520,9 @@ class SqlIngestStore:
         spent = func.coalesce(o.c.paid_fen, 0) - o.c.refunded_fen
         for cid, count, total, first, last in self.conn.execute(
             select(o.c.customer_id, func.count(), func.sum(spent), func.min(o.c.placed_at), func.max(o.c.placed_at))
-            .where(o.c.workspace_id == workspace_id, o.c.customer_id.in_(ids), o.c.paid_fen.is_not(None))
+            .where(
+                o.c.workspace_id == workspace_id, among(self.dialect, o.c.customer_id, ids), o.c.paid_fen.is_not(None)
+            )
             .group_by(o.c.customer_id)
         ):
             row = traits[cid]
@@ -516,7 +532,7 @@ class SqlIngestStore:
         channel_counts: dict[int, list[tuple[int, str]]] = defaultdict(list)
         for cid, channel, count, first, last in self.conn.execute(
             select(e.c.customer_id, e.c.channel, func.count(), func.min(e.c.occurred_at), func.max(e.c.occurred_at))
-            .where(e.c.workspace_id == workspace_id, e.c.customer_id.in_(ids))
+            .where(e.c.workspace_id == workspace_id, among(self.dialect, e.c.customer_id, ids))
             .group_by(e.c.customer_id, e.c.channel)
         ):
             first, last = _aware(first), _aware(last)
@@ -532,13 +548,15 @@ class SqlIngestStore:
         for cid, category, qty in self.conn.execute(
             select(o.c.customer_id, ol.c.category, func.sum(ol.c.quantity))
             .join(ol, ol.c.order_pk == o.c.id)
-            .where(o.c.workspace_id == workspace_id, o.c.customer_id.in_(ids), ol.c.category.is_not(None))
+            .where(
+                o.c.workspace_id == workspace_id, among(self.dialect, o.c.customer_id, ids), ol.c.category.is_not(None)
+            )
             .group_by(o.c.customer_id, ol.c.category)
         ):
             categories[cid].append((int(qty or 0), category))
         for cid, cats in categories.items():
             traits[cid]["categories"] = [c for _, c in sorted(cats, key=lambda item: (-item[0], item[1]))]
-        self.conn.execute(delete(t.customer_traits).where(t.customer_traits.c.customer_id.in_(ids)))
+        self.conn.execute(delete(t.customer_traits).where(among(self.dialect, t.customer_traits.c.customer_id, ids)))
         self.conn.execute(insert(t.customer_traits), list(traits.values()))
         if seen:
             self.conn.execute(
