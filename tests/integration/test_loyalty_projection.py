@@ -130,13 +130,80 @@ def test_completed_orders_release_their_points_when_the_job_runs_after_the_windo
     assert (member["pending"], member["available"]) == (0, 120)
 
 
+BONUS_PROGRAM = """
+code: HEIWUSHI
+return_window_days: 7
+tiers: [{code: MEMBER, threshold: 0}, {code: GOLD, threshold: 1000}]
+rules:
+  - {id: base, kind: base_rate, points_per_yuan: 1, effective_from: "2026-01-01T00:00:00+08:00"}
+  - {id: birthday, kind: birthday, points: 200, effective_from: "2026-01-01T00:00:00+08:00"}
+  - {id: review, kind: review, points: 20, max_per_day: 1, effective_from: "2026-01-01T00:00:00+08:00"}
+"""
+
+
+def identify(ext: str, ids: list[tuple[str, str]], traits: dict, at: datetime = T0) -> Event:
+    identifiers = tuple(i for k, v in ids if (i := make_identifier(k, v)) is not None)
+    return Event(
+        source="app",
+        external_id=ext,
+        type="identify",
+        occurred_at=at,
+        channel="app",
+        identifiers=identifiers,
+        traits=traits,
+    )
+
+
+def posted_review(ext: str, ids: list[tuple[str, str]], order_id: str, at: datetime) -> Event:
+    identifiers = tuple(i for k, v in ids if (i := make_identifier(k, v)) is not None)
+    return Event(
+        source="app",
+        external_id=ext,
+        type="review_posted",
+        occurred_at=at,
+        channel="app",
+        identifiers=identifiers,
+        properties={"order_id": order_id, "rating": 5, "text": "好用"},
+    )
+
+
+def test_reviews_and_birthdays_earn_their_bonus_once_with_the_reason_on_the_entry(engine: Engine) -> None:
+    ws = workspace(engine)
+    with SqlUnitOfWork(engine) as uow:
+        svc.set_program(uow, ws, BONUS_PROGRAM, actor="admin", at=T0)
+        uow.commit()
+    ingest(engine, ws, [order("1:paid", "1", ALICE, "100.00"), identify("id-1", ALICE, {"birthday": "1990-03-15"})])
+    later = T0 + timedelta(days=1)
+    ingest(engine, ws, [posted_review("r-1", ALICE, "1", later), posted_review("r-1b", ALICE, "1", later)])
+    ingest(engine, ws, [posted_review("r-1", ALICE, "1", later)])  # the same review sent again
+    alice = customer_of(engine, ws, "1")
+    for day in (8, 9):  # the daily job twice in the birthday month
+        with SqlUnitOfWork(engine) as uow:
+            done = svc.run_due(uow, ws, at=T0 + timedelta(days=day))
+            uow.commit()
+        assert done["birthday_bonuses"] == (1 if day == 8 else 0)
+    with SqlUnitOfWork(engine) as uow:
+        bonuses = {e["key"]: e for e in _all_entries(uow, ws) if e["key"].startswith("bonus:")}
+        card = svc.card(uow, ws, alice, at=T0 + timedelta(days=9))
+    assert sorted(bonuses) == [f"bonus:birthday:{alice}:2026", "bonus:review:order:1"]
+    review = bonuses["bonus:review:order:1"]["explanation"][0]
+    assert (review["rule"], review["inputs"]["review"], review["points"]) == ("review", "app:r-1", 20)
+    assert bonuses[f"bonus:birthday:{alice}:2026"]["explanation"][0]["inputs"]["birthday"] == "03-15"
+    assert card["points"]["available"] == 220
+
+
 def test_rebuild_gives_the_same_balances_lots_tiers_and_ledger(engine: Engine) -> None:
     ws = workspace(engine)
+    with SqlUnitOfWork(engine) as uow:
+        svc.set_program(uow, ws, BONUS_PROGRAM, actor="admin", at=T0)
+        uow.commit()
     ingest(engine, ws, [order("1:done", "1", ALICE, "800.00", completed=T0)])
-    ingest(engine, ws, [order("2:paid", "2", BOB, "50.00")])
+    ingest(engine, ws, [order("2:paid", "2", BOB, "50.00"), identify("id-1", ALICE, {"birthday": "1990-03-20"})])
+    ingest(engine, ws, [posted_review("r-1", ALICE, "1", T0 + timedelta(days=1))])
+    ingest(engine, ws, [posted_review("r-2", BOB, "2", T0 + timedelta(days=1))])
     alice = customer_of(engine, ws, "1")
     with SqlUnitOfWork(engine) as uow:
-        svc.run_due(uow, ws, at=T0 + timedelta(days=8))
+        assert svc.run_due(uow, ws, at=T0 + timedelta(days=8))["birthday_bonuses"] == 1
         svc.redeem(uow, ws, alice, points=300, request_id="RD-1", at=T0 + timedelta(days=9))
         svc.adjust(
             uow,
@@ -158,7 +225,7 @@ def test_rebuild_gives_the_same_balances_lots_tiers_and_ledger(engine: Engine) -
         assert uow.loyalty.digest(ws) == before
         after = uow.loyalty.member(ws, alice)
     assert after == balances
-    assert (after["available"], after["pending"]) == (800 - 300 + 50, 400)
+    assert (after["available"], after["pending"]) == (800 + 20 + 200 - 300 + 50, 400)
 
 
 def test_a_redemption_beyond_the_balance_is_refused_and_posts_nothing(engine: Engine) -> None:

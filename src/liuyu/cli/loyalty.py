@@ -168,14 +168,15 @@ def adjust(
     console.print(f"Adjusted customer {customer_id} by {points:+d} points ({reason}).")
 
 
-@points_app.command("expire")
+@points_app.command("run-due")
+@points_app.command("expire", help="Same as run-due (the older name).")
 @friendly_errors
 def expire(
     at: str = typer.Option(None, help="Run as of this time (ISO 8601); default now"),
     workspace: str | None = WorkspaceOption,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """The daily job: release points whose return window closed, expire due lots, review tiers."""
+    """The daily job: release points whose window closed, expire lots and coupons, review tiers, birthday bonuses."""
     c = container()
     ws = resolve_workspace(c, workspace)
     with SqlUnitOfWork(c.engine) as uow:
@@ -186,7 +187,7 @@ def expire(
         return
     console.print(
         f"Released {result['released']} pending points; expired {result['expired']} points "
-        f"and {result['coupons_expired']} coupons."
+        f"and {result['coupons_expired']} coupons; {result['birthday_bonuses']} birthday bonuses."
     )
 
 

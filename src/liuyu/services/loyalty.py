@@ -4,8 +4,9 @@ Storage keeps two kinds of loyalty facts, in one ordered list per workspace:
 
 - *derived* facts, made from events (order paid, refunded, completed; merges and unmerges of the
   data core): cleared and made again by ``liuyu rebuild``;
-- *kept* facts, operator and job actions (enroll, redeem, adjust, expiry runs): never cleared, so
-  a rebuild replays them at the same place in the log.
+- *derived* facts also include reviews (``review_posted`` earns the review bonus);
+- *kept* facts, operator and job actions (enroll, redeem, adjust, expiry runs, birthday bonuses):
+  never cleared, so a rebuild replays them at the same place in the log.
 
 Each fact has a position (the event ``seq`` it follows), so the order of a replay is the order in
 which things happened live. Ledger entries, lots and tiers are what ``LoyaltyBook`` makes of them.
@@ -27,6 +28,7 @@ from liuyu.domain.loyalty import (
     AccountsMerged,
     AccountsUnmerged,
     Adjust,
+    BonusEarned,
     Enroll,
     ExpireDue,
     Fact,
@@ -44,7 +46,7 @@ from liuyu.domain.loyalty.card import member_card
 from liuyu.domain.loyalty.coupon import Cart, CartLine
 from liuyu.domain.loyalty.facts import order_paid_from
 from liuyu.domain.loyalty.member import Consents, Member
-from liuyu.domain.loyalty.rules import PaidLine
+from liuyu.domain.loyalty.rules import PaidLine, bonus_rule
 
 DEFAULT_PROGRAM: dict[str, Any] = {
     "code": "MEMBERS",
@@ -70,7 +72,9 @@ DEFAULT_PROGRAM: dict[str, Any] = {
 
 # Facts of one position replay in this rank: a merge found on an event before that event's orders.
 RANK = {"merged": 0, "event": 1, "kept": 2}
-DERIVED_KINDS = frozenset({"order_paid", "order_refunded", "order_completed", "merged", "unmerged"})
+DERIVED_KINDS = frozenset({"order_paid", "order_refunded", "order_completed", "review_posted", "merged", "unmerged"})
+#: The derived facts a customer's own events make (remade for them after an unmerge).
+EVENT_KINDS = ("order_paid", "order_refunded", "order_completed", "review_posted")
 
 
 def program_from_yaml(text: str) -> Program:
@@ -112,8 +116,20 @@ class FactRecord:
         return (self.position, rank, self.id)
 
 
+def review_fact(seq: int, event: Event, customer_id: int) -> FactRecord:
+    """A posted review earns the review bonus once per order reviewed (once per review when it names none)."""
+    review = f"{event.source}:{event.external_id}"
+    order_id = str(event.properties.get("order_id") or "").strip()[:150]
+    ref = f"order:{order_id}" if order_id else review
+    detail = {"review": review, **({"order": order_id} if order_id else {})}
+    payload = {"kind": "review", "ref": ref, "channel": event.channel, "detail": detail}
+    return FactRecord(f"bonus:review:{ref}", "review_posted", seq, event.utc(), customer_id, payload)
+
+
 def facts_from_event(seq: int, event: Event, customer_id: int | None) -> list[FactRecord]:
-    """The loyalty facts an order event carries (a snapshot may carry several: paid, refunded, completed)."""
+    """The loyalty facts an event carries: a review, or an order snapshot's paid, refunded and completed."""
+    if event.type == "review_posted" and customer_id is not None:
+        return [review_fact(seq, event, customer_id)]
     order = event.order
     if order is None or customer_id is None:
         return []
@@ -185,6 +201,11 @@ def domain_facts(program: Program, records: Iterable[FactRecord]) -> Iterator[Fa
             yield AccountsMerged(int(p["winner"]), record.customer_id or 0, record.at)
         elif record.kind == "unmerged":
             yield AccountsUnmerged(record.customer_id or 0, record.at)
+        elif record.kind in ("review_posted", "bonus"):
+            detail = tuple(sorted((str(k), str(v)) for k, v in (p.get("detail") or {}).items()))
+            yield BonusEarned(
+                record.customer_id or 0, p["kind"], p["ref"], record.at, str(p.get("channel", "other")), detail
+            )
         elif record.kind == "enroll":
             yield Enroll(record.customer_id or 0, record.at, str(p.get("channel", "other")))
         elif record.kind == "redeem":
@@ -343,7 +364,8 @@ def enroll(
 
 
 def run_due(uow: Any, workspace_id: int, *, at: datetime) -> dict[str, int]:
-    """The daily job: release points whose return window has closed, expire due lots, review tiers."""
+    """The daily job: release points whose return window has closed, expire due lots, review tiers,
+    expire unused coupons and award the birthday bonuses due this month."""
     uow.ingest.lock_workspace(workspace_id)
     before = uow.loyalty.points_by_kind(workspace_id)
     record = FactRecord(f"job:{at.isoformat()}", "job", uow.loyalty.log_end(workspace_id), at)
@@ -351,7 +373,41 @@ def run_due(uow: Any, workspace_id: int, *, at: datetime) -> dict[str, int]:
     uow.loyalty.materialize(workspace_id, uow.loyalty.all_customers(workspace_id))
     after = uow.loyalty.points_by_kind(workspace_id)
     done = {kind: after.get(kind, 0) - before.get(kind, 0) for kind in ("released", "expired")}
-    return {**done, "coupons_expired": uow.loyalty.expire_coupons(workspace_id, at)}
+    return {
+        **done,
+        "coupons_expired": uow.loyalty.expire_coupons(workspace_id, at),
+        "birthday_bonuses": award_birthdays(uow, workspace_id, at=at),
+    }
+
+
+def award_birthdays(uow: Any, workspace_id: int, *, at: datetime) -> int:
+    """Give the birthday bonus to members whose birthday month it is, once a year; returns how many got it.
+
+    The birthday is the customer profile's (an ``identify`` trait or an order's buyer data). Each award
+    is a kept fact, so a rebuild gives it again at the same place in the log.
+    """
+    program = uow.loyalty.program(workspace_id)
+    if bonus_rule(program, "birthday", at) is None:
+        return 0
+    local = at.astimezone(program.zone)
+    end = uow.loyalty.log_end(workspace_id)
+    candidates: list[FactRecord] = []
+    for primary, born in uow.loyalty.member_birthdays(workspace_id):
+        if born.month != local.month:
+            continue
+        ref = f"{primary}:{local.year}"
+        payload = {"kind": "birthday", "ref": ref, "detail": {"birthday": f"{born:%m-%d}", "year": str(local.year)}}
+        candidates.append(FactRecord(f"bonus:birthday:{ref}", "bonus", end, at, primary, payload, "job"))
+    known = uow.loyalty.known_keys(workspace_id, [r.key for r in candidates])
+    candidates = [r for r in candidates if r.key not in known]
+    if not candidates:
+        return 0
+    book = uow.loyalty.book(workspace_id, [r.customer_id for r in candidates])
+    awarded = [r for r, fact in zip(candidates, domain_facts(program, candidates), strict=True) if book.apply(fact)]
+    uow.loyalty.add_facts(workspace_id, awarded)
+    if awarded:
+        uow.loyalty.materialize(workspace_id, [r.customer_id for r in awarded])
+    return len(awarded)
 
 
 # -- reading a member -----------------------------------------------------------------------
@@ -370,6 +426,8 @@ def _member(uow: Any, workspace_id: int, customer_id: int, program: Program) -> 
     if row is None:
         raise NotFound(f"customer {customer_id} is not a member")
     consents = Consents(**{k: bool(v) for k, v in row["consents"].items() if k in Consents.__dataclass_fields__})
+    known = uow.loyalty.birthdays(workspace_id, row["customers"])
+    born = next((known[c] for c in [row["customer_id"], *row["customers"]] if c in known), None)
     return Member(
         row["customer_id"],
         row["member_no"],
@@ -377,6 +435,7 @@ def _member(uow: Any, workspace_id: int, customer_id: int, program: Program) -> 
         row["join_channel"],
         row["joined_at"],
         consents,
+        birthday=born,
         enrolled_by=row["enrolled_by"],
     )
 

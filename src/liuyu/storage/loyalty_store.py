@@ -12,7 +12,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,10 +23,11 @@ from liuyu.domain.loyalty import LoyaltyBook, Program, load_program
 from liuyu.domain.loyalty.account import MemberAccount
 from liuyu.domain.loyalty.benefit import BenefitConsumed
 from liuyu.domain.loyalty.coupon import Coupon
-from liuyu.domain.loyalty.member import member_number
+from liuyu.domain.loyalty.member import member_number, parse_birthday
 from liuyu.services.loyalty import (
     DEFAULT_PROGRAM,
     DERIVED_KINDS,
+    EVENT_KINDS,
     FactRecord,
     build_book,
     components,
@@ -191,20 +192,55 @@ class SqlLoyalty:
             select(func.coalesce(func.max(t.events.c.seq), 0)).where(t.events.c.workspace_id == workspace_id)
         ).scalar_one()
 
+    def known_keys(self, workspace_id: int, keys: Iterable[str]) -> set[str]:
+        """Which of these fact keys are stored already."""
+        f = lt.loyalty_facts.c
+        known: set[str] = set()
+        for part in chunks(sorted(set(keys))):
+            known.update(
+                self.conn.execute(select(f.key).where(f.workspace_id == workspace_id, f.key.in_(part))).scalars()
+            )
+        return known
+
+    def birthdays(self, workspace_id: int, customers: Iterable[int]) -> dict[int, date]:
+        """The readable birthdays of these customers' profiles."""
+        c = t.customers.c
+        out: dict[int, date] = {}
+        for part in chunks(sorted(set(customers))):
+            rows = self.conn.execute(
+                select(c.id, c.birthday).where(c.workspace_id == workspace_id, c.id.in_(part), c.birthday.is_not(None))
+            )
+            out.update((row.id, born) for row in rows if (born := parse_birthday(row.birthday)) is not None)
+        return out
+
+    def member_birthdays(self, workspace_id: int) -> list[tuple[int, date]]:
+        """(account's primary customer, birthday) of every member with a known birthday.
+
+        The primary's own birthday wins; otherwise that of the first customer merged into the account.
+        """
+        m = lt.loyalty_members.c
+        accounts = [
+            (row.customer_id, [row.customer_id, *sorted(row.customers)])
+            for row in self.conn.execute(select(m.customer_id, m.customers).where(m.workspace_id == workspace_id))
+        ]
+        c = t.customers.c
+        known: dict[int, date] = {}
+        rows = self.conn.execute(
+            select(c.id, c.birthday).where(c.workspace_id == workspace_id, c.birthday.is_not(None))
+        )
+        known.update((row.id, born) for row in rows if (born := parse_birthday(row.birthday)) is not None)
+        out = []
+        for primary, customers in sorted(accounts):
+            born = next((known[x] for x in customers if x in known), None)
+            if born is not None:
+                out.append((primary, born))
+        return out
+
     def add_facts(self, workspace_id: int, records: Sequence[FactRecord]) -> list[FactRecord]:
         """Store facts whose key is new; returns those stored (a repeated key is a replay, not an error)."""
         if not records:
             return []
-        keys = list({r.key for r in records})
-        known: set[str] = set()
-        for part in chunks(keys):
-            known.update(
-                self.conn.execute(
-                    select(lt.loyalty_facts.c.key).where(
-                        lt.loyalty_facts.c.workspace_id == workspace_id, lt.loyalty_facts.c.key.in_(part)
-                    )
-                ).scalars()
-            )
+        known = self.known_keys(workspace_id, [r.key for r in records])
         fresh: list[FactRecord] = []
         for record in records:
             if record.key not in known:
@@ -533,7 +569,7 @@ class LoyaltyProjection:
             [FactRecord(f"unmerge:{u.id}", "unmerged", end, u.undone_at, u.loser_id, {"merge": u.id}) for u in undone],
         )
         f = lt.loyalty_facts.c
-        order_kinds = ["order_paid", "order_refunded", "order_completed"]
+        order_kinds = list(EVENT_KINDS)
         for part in chunks(ids):
             self.conn.execute(
                 delete(lt.loyalty_facts).where(

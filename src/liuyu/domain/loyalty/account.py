@@ -18,8 +18,8 @@ from liuyu.domain.loyalty import tier as tiers
 from liuyu.domain.loyalty.facts import Adjust, BonusEarned, OrderPaid, OrderRefunded, Redeem, ReturnWindowClosed
 from liuyu.domain.loyalty.ledger import Entry, balances
 from liuyu.domain.loyalty.lots import Lot, due, expires_at, spending_order
-from liuyu.domain.loyalty.program import Program
-from liuyu.domain.loyalty.rules import Applied, bonus, earn_for_order
+from liuyu.domain.loyalty.program import EarnRule, Program
+from liuyu.domain.loyalty.rules import Applied, bonus, bonus_rule, earn_for_order
 
 
 class InsufficientPoints(Conflict):
@@ -252,13 +252,18 @@ class MemberAccount:
         return posted
 
     def earn_bonus(self, fact: BonusEarned) -> list[Entry]:
-        """Birthday and review bonuses: available at once, in a lot of their own."""
+        """Birthday and review bonuses: available at once, in a lot of their own, within the rule's limits.
+
+        A member earns one birthday bonus per local year, whichever of their merged customers it
+        names; review bonuses stop at the rule's ``max_per_day`` and ``max_per_month``.
+        """
         if fact.key in self.seen:
             return []
         self.seen[fact.key] = fact.customer_id
-        earning = bonus(self.program, fact.kind, fact.at, channel=fact.channel)
-        if not earning.points:
+        rule = bonus_rule(self.program, fact.kind, fact.at, channel=fact.channel)
+        if rule is None or self._bonus_limit_reached(fact, rule):
             return []
+        earning = bonus(self.program, fact.kind, fact.at, channel=fact.channel, detail=dict(fact.detail))
         lot = self._open_lot(fact.key, fact.customer_id, fact.at, None)
         entry = self._post(
             fact.key, "earn", earning.points, "issued", "available", fact.at, lot, explanation=earning.applied
@@ -268,6 +273,22 @@ class MemberAccount:
         posted = [entry, *self._settle(lot, fact.key, fact.at)]
         self.upgrade_tier(fact.at)
         return posted
+
+    def _bonus_limit_reached(self, fact: BonusEarned, rule: EarnRule) -> bool:
+        zone = self.program.zone
+        local = fact.at.astimezone(zone)
+        earned = [
+            lot.earned_at.astimezone(zone)
+            for lot in self.lots.values()
+            if lot.lot_id.startswith(f"bonus:{fact.kind}:") and lot.earned
+        ]
+        if fact.kind == "birthday":
+            return any(when.year == local.year for when in earned)
+        same_month = [when for when in earned if (when.year, when.month) == (local.year, local.month)]
+        same_day = [when for when in same_month if when.day == local.day]
+        return (rule.max_per_month is not None and len(same_month) >= rule.max_per_month) or (
+            rule.max_per_day is not None and len(same_day) >= rule.max_per_day
+        )
 
     def expire_due(self, at: datetime) -> list[Entry]:
         """Expire every lot whose time has come; running it again at the same time posts nothing."""

@@ -114,13 +114,17 @@ class Adjust:
 
 @dataclass(frozen=True, slots=True)
 class BonusEarned:
-    """A birthday (ref: customer and year) or a review (ref: the review id) bonus."""
+    """A birthday (ref: customer and year) or a review (ref: the order reviewed, else the review) bonus.
+
+    ``detail`` is what the ledger entry's explanation says about it (the review, the birthday).
+    """
 
     customer_id: int
     kind: str
     ref: str
     at: datetime
     channel: str = "other"
+    detail: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:

@@ -110,6 +110,29 @@ def merged_member(winner: Member, loser: Member) -> Member:
     return winner
 
 
+def parse_birthday(text: str | None) -> date | None:
+    """A birthday as channels send it (``1990-05-12``, ``1990/5/12``, ``19900512``); None when unreadable.
+
+    A year-less ``05-12`` is kept with year 2000 (a leap year, so 29 February survives): only the
+    month and day matter for birthday bonuses and gifts.
+    """
+    if not text:
+        return None
+    raw = text.strip().replace("/", "-").replace(".", "-")
+    if raw.isdigit() and len(raw) == 8:
+        raw = f"{raw[:4]}-{raw[4:6]}-{raw[6:]}"
+    parts = raw.split("-")
+    try:
+        numbers = [int(p) for p in parts]
+        if len(numbers) == 2:
+            return date(2000, numbers[0], numbers[1])
+        if len(numbers) == 3 and 1900 <= numbers[0] <= 2100:
+            return date(numbers[0], numbers[1], numbers[2])
+    except ValueError:
+        return None
+    return None
+
+
 def birthday_ref(member: Member, at: datetime, program: Program) -> str | None:
     """The idempotency reference of this year's birthday bonus, when ``at`` falls in the birthday month."""
     if member.birthday is None:

@@ -43,6 +43,8 @@ class EarnRule(_Data):
     points: int | None = None
     channels: frozenset[str] = frozenset()
     categories: frozenset[str] = frozenset()
+    max_per_day: int | None = Field(default=None, ge=1)  # review bonuses a member may earn per local day
+    max_per_month: int | None = Field(default=None, ge=1)  # … and per calendar month
     description: str = ""
 
     def in_force(self, at: datetime) -> bool:
@@ -274,6 +276,9 @@ def _rule_problems(program: Program, bad: Any) -> None:
                 bad(f"{path}.effective_until", "a campaign needs an end (effective_until)", None)
         if rule.kind in BONUS_KINDS and (rule.points is None or rule.points <= 0):
             bad(f"{path}.points", f"a {rule.kind} bonus needs points above 0", rule.points)
+        for cap in ("max_per_day", "max_per_month"):
+            if getattr(rule, cap) is not None and rule.kind != "review":
+                bad(f"{path}.{cap}", "only review bonuses have a cap (birthdays are once a year)", getattr(rule, cap))
 
 
 def _template_problems(t: CouponTemplate, path: str, bad: Any) -> None:

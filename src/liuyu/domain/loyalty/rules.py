@@ -126,9 +126,20 @@ def earn_for_order(
     return Earning(total, tuple(applied))
 
 
-def bonus(program: Program, kind: str, at: datetime, *, channel: str = "other") -> Earning:
-    """Flat bonus points (birthday, review) under the rules in force at ``at``; zero when none applies."""
+def bonus_rule(program: Program, kind: str, at: datetime, *, channel: str = "other") -> EarnRule | None:
+    """The bonus rule of this kind in force at ``at`` for the channel (lowest id first, for determinism)."""
     for rule in sorted(program.rules_in_force(at), key=lambda r: r.id):
         if rule.kind == kind and rule.points and (not rule.channels or channel in rule.channels):
-            return Earning(rule.points, (Applied(rule.id, rule.kind, rule.effective_from, rule.points, {}),))
-    return Earning(0)
+            return rule
+    return None
+
+
+def bonus(
+    program: Program, kind: str, at: datetime, *, channel: str = "other", detail: dict[str, str] | None = None
+) -> Earning:
+    """Flat bonus points (birthday, review) under the rules in force at ``at``; zero when none applies."""
+    rule = bonus_rule(program, kind, at, channel=channel)
+    if rule is None or not rule.points:
+        return Earning(0)
+    inputs = {"channel": channel, **(detail or {})}
+    return Earning(rule.points, (Applied(rule.id, rule.kind, rule.effective_from, rule.points, inputs),))
