@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, func, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, case, exists, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from liuyu.storage.loyalty_tables import loyalty_members
 from liuyu.storage.service_tables import conversations, messages
-from liuyu.storage.tables import order_lines, orders, workspaces
+from liuyu.storage.tables import customers, order_lines, orders, workspaces
 from liuyu.storage.ticket_tables import (
     order_followups,
     order_parcels,
@@ -200,6 +200,12 @@ class SqlTicketStore:
             found.extend(v for v in (r.title, r.sku, r.product_id) if v and v not in found)
         return tuple(found)
 
+    def customer_exists(self, workspace_id: int, customer_id: int) -> bool:
+        found = self.conn.execute(
+            select(customers.c.id).where(customers.c.workspace_id == workspace_id, customers.c.id == customer_id)
+        ).first()
+        return found is not None
+
     def order_customer(self, workspace_id: int, order_id: str) -> int | None:
         return self.conn.execute(
             select(orders.c.customer_id).where(orders.c.workspace_id == workspace_id, orders.c.order_id == order_id)
@@ -223,29 +229,53 @@ class SqlTicketStore:
         return [int(i) for i in self.conn.execute(select(workspaces.c.id).order_by(workspaces.c.id)).scalars()]
 
     def followup_candidates(
-        self, workspace_id: int, *, unpaid_between: tuple[datetime, datetime], delivered_since: datetime, limit: int
+        self,
+        workspace_id: int,
+        *,
+        unpaid_between: tuple[datetime, datetime],
+        stale_before: datetime,
+        delivered_since: datetime,
+        limit: int,
     ) -> list[dict[str, Any]]:
-        """Orders a follow-up rule may act on: recently unpaid, parcels in trouble or delivered, recently completed."""
-        parcel_cols = [
-            order_parcels.c.tracking_no,
-            order_parcels.c.status.label("parcel_status"),
-            order_parcels.c.last_update_at,
-            order_parcels.c.delivered_at,
-        ]
+        """Orders a follow-up rule may act on and has not acted on yet: recently unpaid, a parcel
+        silent, returned or in trouble, delivered or completed recently."""
+
+        def not_done(kind: str) -> Any:
+            return ~exists().where(
+                order_followups.c.workspace_id == orders.c.workspace_id,
+                order_followups.c.platform == orders.c.platform,
+                order_followups.c.order_id == orders.c.order_id,
+                order_followups.c.kind == kind,
+            )
+
+        parcel = order_parcels.c
         joined = orders.outerjoin(
             order_parcels,
-            (order_parcels.c.workspace_id == orders.c.workspace_id)
-            & (order_parcels.c.platform == orders.c.platform)
-            & (order_parcels.c.order_id == orders.c.order_id),
+            (parcel.workspace_id == orders.c.workspace_id)
+            & (parcel.platform == orders.c.platform)
+            & (parcel.order_id == orders.c.order_id),
+        )
+        trouble = parcel.status.in_(("returned", "exception")) | (
+            (parcel.status == "in_transit") & (parcel.last_update_at <= stale_before)
+        )
+        delivered = ((parcel.status == "delivered") & (parcel.last_update_at >= delivered_since)) | (
+            (orders.c.status == "completed") & (orders.c.completed_at >= delivered_since)
         )
         wanted = or_(
-            (orders.c.status == "pending_payment") & orders.c.placed_at.between(*unpaid_between),
-            order_parcels.c.status.in_(("in_transit", "returned", "exception")),
-            (order_parcels.c.status == "delivered") & (order_parcels.c.last_update_at >= delivered_since),
-            (orders.c.status == "completed") & (orders.c.completed_at >= delivered_since),
+            (orders.c.status == "pending_payment")
+            & orders.c.placed_at.between(*unpaid_between)
+            & not_done("payment_reminder"),
+            trouble & not_done("logistics_ticket"),
+            delivered & not_done("satisfaction_survey"),
         )
         rows = self.conn.execute(
-            select(orders, *parcel_cols)
+            select(
+                orders,
+                parcel.tracking_no,
+                parcel.status.label("parcel_status"),
+                parcel.last_update_at,
+                parcel.delivered_at,
+            )
             .select_from(joined)
             .where(orders.c.workspace_id == workspace_id, orders.c.status.notin_(("cancelled", "refunded")), wanted)
             .order_by(orders.c.id)
