@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from liuyu.jobs import service_quality
+from liuyu.jobs import loyalty, service_quality
 
 
 @dataclass(frozen=True)
@@ -26,4 +26,5 @@ class Job:
 
 SCHEDULE: list[Job] = [
     Job("service-qa", 60, service_quality.run),
+    Job("loyalty-due", loyalty.EVERY_SECONDS, loyalty.run_due_everywhere),
 ]
