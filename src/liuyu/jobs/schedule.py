@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from liuyu.jobs import loyalty, service_quality
+from liuyu.jobs import loyalty, service_quality, tickets
 
 
 @dataclass(frozen=True)
@@ -27,4 +27,6 @@ class Job:
 SCHEDULE: list[Job] = [
     Job("service-qa", 60, service_quality.run),
     Job("loyalty-due", loyalty.EVERY_SECONDS, loyalty.run_due_everywhere),
+    Job("ticket-escalations", 60, tickets.escalate_tickets),
+    Job("order-followups", 300, tickets.send_followups),
 ]
