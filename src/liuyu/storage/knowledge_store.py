@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -32,9 +33,12 @@ class SqlKnowledge:
 
     # -- revision --------------------------------------------------------------------------------
 
-    def revision(self, workspace_id: int) -> int:
-        found = self.conn.execute(select(kb_state.c.revision).where(kb_state.c.workspace_id == workspace_id)).scalar()
-        return int(found or 0)
+    def revision(self, workspace_id: int) -> str:
+        """``token:revision``; an index cached at another value is stale."""
+        row = self.conn.execute(
+            select(kb_state.c.token, kb_state.c.revision).where(kb_state.c.workspace_id == workspace_id)
+        ).first()
+        return f"{row.token}:{row.revision}" if row else "-"
 
     def bump(self, workspace_id: int, now: datetime) -> None:
         """Tell every process that its cached index of this workspace is stale."""
@@ -44,7 +48,21 @@ class SqlKnowledge:
             .values(revision=kb_state.c.revision + 1, updated_at=now)
         )
         if not done.rowcount:
-            self.conn.execute(insert(kb_state).values(workspace_id=workspace_id, revision=1, updated_at=now))
+            self.conn.execute(
+                insert(kb_state).values(workspace_id=workspace_id, revision=1, token=uuid.uuid4().hex, updated_at=now)
+            )
+
+    def chunk_article(self, workspace_id: int, chunk_id: int) -> int | None:
+        found = self.conn.execute(
+            select(kb_chunks.c.article_id).where(kb_chunks.c.workspace_id == workspace_id, kb_chunks.c.id == chunk_id)
+        ).scalar()
+        return int(found) if found is not None else None
+
+    def faq_exists(self, workspace_id: int, faq_id: int) -> bool:
+        found = self.conn.execute(
+            select(kb_faqs.c.id).where(kb_faqs.c.workspace_id == workspace_id, kb_faqs.c.id == faq_id)
+        ).first()
+        return found is not None
 
     # -- articles --------------------------------------------------------------------------------
 
@@ -194,8 +212,9 @@ class SqlKnowledge:
             out[r.conversation_id].append(_dict(r))
         return out
 
-    def add_faq(self, workspace_id: int, values: dict[str, Any], now: datetime) -> int:
-        """Insert a pair, or count one more conversation for a pair already known (same digest)."""
+    def add_faq(self, workspace_id: int, values: dict[str, Any], now: datetime) -> tuple[int, bool]:
+        """Insert a pair, or count one more conversation for a pair already known (same digest);
+        returns the pair's id and whether it is new."""
         found = self.conn.execute(
             select(kb_faqs.c.id).where(kb_faqs.c.workspace_id == workspace_id, kb_faqs.c.digest == values["digest"])
         ).scalar()
@@ -203,12 +222,11 @@ class SqlKnowledge:
             self.conn.execute(
                 update(kb_faqs).where(kb_faqs.c.id == found).values(support=kb_faqs.c.support + 1, updated_at=now)
             )
-            return int(found)
-        return int(
-            self.conn.execute(
-                insert(kb_faqs).values(workspace_id=workspace_id, created_at=now, updated_at=now, **values)
-            ).inserted_primary_key[0]
+            return int(found), False
+        inserted = self.conn.execute(
+            insert(kb_faqs).values(workspace_id=workspace_id, created_at=now, updated_at=now, **values)
         )
+        return int(inserted.inserted_primary_key[0]), True
 
     def mark_mined(self, workspace_id: int, conversation_id: int, faq_id: int | None, now: datetime) -> None:
         self.conn.execute(
@@ -387,7 +405,10 @@ class SqlKnowledge:
         return [_dict(r) for r in rows]
 
     def has_turn(self, message_id: int) -> bool:
-        return self.conn.execute(select(kb_bot_turns.c.id).where(kb_bot_turns.c.message_id == message_id)).first() is not None
+        return (
+            self.conn.execute(select(kb_bot_turns.c.id).where(kb_bot_turns.c.message_id == message_id)).first()
+            is not None
+        )
 
     def bot_turn_by_reply(self, workspace_id: int, reply_id: int) -> dict[str, Any] | None:
         row = self.conn.execute(

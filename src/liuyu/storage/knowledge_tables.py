@@ -28,6 +28,8 @@ kb_state = Table(
     metadata,
     Column("workspace_id", ForeignKey("workspaces.id"), primary_key=True),
     Column("revision", Integer, nullable=False, default=0),
+    # Random per kb_state row: a database emptied and refilled never looks like the one a cache saw.
+    Column("token", String(32), nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
 

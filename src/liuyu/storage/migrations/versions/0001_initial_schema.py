@@ -315,6 +315,7 @@ def upgrade() -> None:
     op.create_table('kb_state',
     sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=32), nullable=False),
     sa.Column('updated_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_kb_state_workspace_id_workspaces')),
     sa.PrimaryKeyConstraint('workspace_id', name=op.f('pk_kb_state'))
@@ -489,6 +490,92 @@ def upgrade() -> None:
         batch_op.create_index('ix_merges_ws_loser', ['workspace_id', 'loser_id'], unique=False)
         batch_op.create_index('ix_merges_ws_winner', ['workspace_id', 'winner_id'], unique=False)
 
+    op.create_table('messaging_consents',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('customer_id', sa.BigInteger(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('source', sa.String(length=200), nullable=False),
+    sa.Column('evidence', sa.Text(), nullable=False),
+    sa.Column('recorded_by', sa.String(length=200), nullable=False),
+    sa.Column('recorded_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_messaging_consents_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_messaging_consents'))
+    )
+    with op.batch_alter_table('messaging_consents', schema=None) as batch_op:
+        batch_op.create_index('ix_messaging_consents_customer', ['workspace_id', 'customer_id', 'channel', 'at'], unique=False)
+
+    op.create_table('messaging_providers',
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('config', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('secret', sa.String(length=200), nullable=True),
+    sa.Column('updated_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_messaging_providers_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('workspace_id', 'channel', name=op.f('pk_messaging_providers'))
+    )
+    op.create_table('messaging_sends',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('customer_id', sa.BigInteger(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('template', sa.String(length=100), nullable=False),
+    sa.Column('purpose', sa.String(length=20), nullable=False),
+    sa.Column('source', sa.String(length=200), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=200), nullable=False),
+    sa.Column('decision', sa.String(length=10), nullable=False),
+    sa.Column('reason', sa.String(length=40), nullable=True),
+    sa.Column('detail', sa.String(length=500), nullable=False),
+    sa.Column('not_before', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('outbox_id', sa.BigInteger(), nullable=True),
+    sa.Column('delivery_status', sa.String(length=20), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('decided_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_messaging_sends_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_messaging_sends')),
+    sa.UniqueConstraint('workspace_id', 'idempotency_key', name='uq_messaging_sends_key')
+    )
+    with op.batch_alter_table('messaging_sends', schema=None) as batch_op:
+        batch_op.create_index('ix_messaging_sends_customer', ['workspace_id', 'customer_id', 'decided_at'], unique=False)
+        batch_op.create_index('ix_messaging_sends_outbox', ['outbox_id'], unique=False)
+
+    op.create_table('messaging_settings',
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('settings', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('updated_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_messaging_settings_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('workspace_id', name=op.f('pk_messaging_settings'))
+    )
+    op.create_table('messaging_suppressions',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('value', sa.String(length=200), nullable=False),
+    sa.Column('reason', sa.String(length=500), nullable=False),
+    sa.Column('created_by', sa.String(length=200), nullable=False),
+    sa.Column('created_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_messaging_suppressions_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_messaging_suppressions')),
+    sa.UniqueConstraint('workspace_id', 'kind', 'value', name='uq_messaging_suppressions_entry')
+    )
+    op.create_table('messaging_templates',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('provider_template', sa.String(length=200), nullable=True),
+    sa.Column('updated_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_messaging_templates_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_messaging_templates')),
+    sa.UniqueConstraint('workspace_id', 'channel', 'name', name='uq_messaging_templates_name')
+    )
     op.create_table('order_followups',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -1095,6 +1182,19 @@ def downgrade() -> None:
         batch_op.drop_index('ix_order_followups_kind')
 
     op.drop_table('order_followups')
+    op.drop_table('messaging_templates')
+    op.drop_table('messaging_suppressions')
+    op.drop_table('messaging_settings')
+    with op.batch_alter_table('messaging_sends', schema=None) as batch_op:
+        batch_op.drop_index('ix_messaging_sends_outbox')
+        batch_op.drop_index('ix_messaging_sends_customer')
+
+    op.drop_table('messaging_sends')
+    op.drop_table('messaging_providers')
+    with op.batch_alter_table('messaging_consents', schema=None) as batch_op:
+        batch_op.drop_index('ix_messaging_consents_customer')
+
+    op.drop_table('messaging_consents')
     with op.batch_alter_table('merges', schema=None) as batch_op:
         batch_op.drop_index('ix_merges_ws_winner')
         batch_op.drop_index('ix_merges_ws_loser')
