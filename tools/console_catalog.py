@@ -289,7 +289,7 @@ ZH_CN = {
     "By month": "按月份",
     "Revenue": "收入",
     "Share of revenue": "收入占比",
-    "Best fifth brings": "前20%客户贡献",
+    "Best fifth brings": "前20％客户贡献",
     "No paid orders yet.": "还没有已付款订单。",
     "Segments: the high-value core and the long tail": "分群：高价值核心与长尾",
     "Of the core": "占核心客户",

@@ -11,11 +11,12 @@ from liuyu.api.masking import mask_summary
 from liuyu.console.routes import _login_redirect, _principal, render
 from liuyu.domain.engagement.segment import Clause, from_json
 from liuyu.domain.errors import LiuyuError, NotFound
-from liuyu.services import engagement
+from liuyu.services import engagement, value
 from liuyu.storage import segments as sql_segments
 from liuyu.storage.uow import SqlUnitOfWork
 
 EDITORS = ("admin", "operator", "analyst")
+COHORT_MONTHS, COHORT_ROWS = 6, 12  # the dashboard shows the last year of cohorts over their first half year
 
 
 def mount(app: FastAPI) -> None:
@@ -121,6 +122,8 @@ def mount(app: FastAPI) -> None:
             return _login_redirect(request)
         with SqlUnitOfWork(request.app.state.container.engine) as uow:
             data = engagement.dashboard(uow, principal.workspace_id)
+            where = value.value_view(uow, principal.workspace_id)
+            cohorts = value.cohort_view(uow, principal.workspace_id, horizon=COHORT_MONTHS)
         peak = max((n for row in data["grid"] for n in row), default=0)
         stage_peak = max((n for _, n in data["stages"]), default=0)
         return render(
@@ -132,6 +135,10 @@ def mount(app: FastAPI) -> None:
             peak=peak,
             stage_peak=stage_peak,
             curve_points=" ".join(f"{x * 300:.1f},{300 - y * 300:.1f}" for x, y in data["curve"]),
+            value=where,
+            cohorts=cohorts["cohorts"][-COHORT_ROWS:],
+            cohort_average=cohorts["average"],
+            cohort_months=COHORT_MONTHS,
         )
 
 
