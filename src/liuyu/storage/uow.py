@@ -12,6 +12,7 @@ from liuyu.storage.customer_queries import SqlCustomerReads
 from liuyu.storage.engagement_store import SqlEngagement
 from liuyu.storage.imports_store import SqlImports
 from liuyu.storage.ingest_store import SqlIngestStore
+from liuyu.storage.journey_store import SqlJourneys
 from liuyu.storage.knowledge_store import SqlKnowledge
 from liuyu.storage.loyalty_store import SqlLoyalty
 from liuyu.storage.privacy_store import SqlPrivacy
@@ -49,6 +50,7 @@ class SqlUnitOfWork:
         self.quality = SqlQualityStore(self.conn)
         self.value = SqlValueReads(self.conn)
         self.tickets = SqlTicketStore(self.conn)
+        self.journeys = SqlJourneys(self.conn)
         return self
 
     def __exit__(

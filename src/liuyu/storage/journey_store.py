@@ -1,0 +1,542 @@
+"""Journeys on the database: definitions, enrollments, the step log, and the trigger hook at ingest.
+
+Due enrollments are claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL and handled in
+the claiming transaction, so two workers never take the same step and a crash undoes a whole pass
+(messages go to the outbox in the same transaction). SQLite has one writer and needs no claim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+
+from liuyu.domain.engagement.journey import birthday_keys
+from liuyu.domain.engagement.segment import Node
+from liuyu.domain.errors import Conflict, NotFound
+from liuyu.domain.eventlog import Event
+from liuyu.storage import tables as t
+from liuyu.storage.engagement_tables import saved_segments, segment_changes
+from liuyu.storage.ingest_store import chunks
+from liuyu.storage.journey_tables import (
+    journey_enrollments,
+    journey_log_marks,
+    journey_runs,
+    journey_steps,
+    journey_versions,
+    journeys,
+)
+from liuyu.storage.segments import compile_segment
+
+en, js = journey_enrollments, journey_steps
+LIVE_STATES = ("active", "holdout", "completed")  # may still reach the goal
+JOURNEY_COLUMNS = (
+    "id",
+    "name",
+    "status",
+    "version",
+    "trigger_kind",
+    "trigger_name",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
+
+
+class SqlJourneys:
+    """Journeys of every workspace; methods take the workspace and filter on it (the worker's claim
+    spans workspaces and returns each row's)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+
+    # -- definitions --------------------------------------------------------------------------
+
+    def journey_named(self, workspace_id: int, name: str) -> dict[str, Any] | None:
+        query = select(*(journeys.c[n] for n in JOURNEY_COLUMNS)).where(
+            journeys.c.workspace_id == workspace_id, journeys.c.name == name
+        )
+        row = self.conn.execute(query).mappings().first()
+        return None if row is None else dict(row)
+
+    def journey(self, workspace_id: int, journey_id: int) -> dict[str, Any]:
+        query = select(*(journeys.c[n] for n in JOURNEY_COLUMNS)).where(
+            journeys.c.workspace_id == workspace_id, journeys.c.id == journey_id
+        )
+        row = self.conn.execute(query).mappings().first()
+        if row is None:
+            raise NotFound(f"no journey {journey_id} in this workspace")
+        return dict(row)
+
+    def journeys(self, workspace_id: int) -> list[dict[str, Any]]:
+        query = (
+            select(*(journeys.c[n] for n in JOURNEY_COLUMNS))
+            .where(journeys.c.workspace_id == workspace_id)
+            .order_by(journeys.c.name)
+        )
+        return [dict(row) for row in self.conn.execute(query).mappings()]
+
+    def add_journey(self, workspace_id: int, row: dict[str, Any]) -> int:
+        if self.journey_named(workspace_id, row["name"]) is not None:
+            raise Conflict(f"a journey named {row['name']!r} exists already")
+        cursor = self.newest_segment_change() if row["trigger_kind"] == "segment" else 0
+        result = self.conn.execute(
+            insert(journeys).values(workspace_id=workspace_id, segment_cursor=cursor, **row)
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def update_journey(self, workspace_id: int, journey_id: int, changes: dict[str, Any]) -> None:
+        before = self.journey(workspace_id, journey_id)
+        if changes.get("trigger_kind") == "segment" and (
+            before["trigger_kind"] != "segment" or before["trigger_name"] != changes.get("trigger_name")
+        ):
+            changes = {**changes, "segment_cursor": self.newest_segment_change()}  # entries from now on only
+        self.conn.execute(
+            update(journeys)
+            .where(journeys.c.workspace_id == workspace_id, journeys.c.id == journey_id)
+            .values(**changes)
+        )
+
+    def newest_segment_change(self) -> int:
+        return int(self.conn.execute(select(func.coalesce(func.max(segment_changes.c.id), 0))).scalar_one())
+
+    def add_version(self, workspace_id: int, row: dict[str, Any]) -> None:
+        self.conn.execute(insert(journey_versions).values(workspace_id=workspace_id, **row))
+
+    def versions(self, workspace_id: int, journey_id: int) -> list[dict[str, Any]]:
+        v = journey_versions
+        query = (
+            select(v.c.version, v.c.created_by, v.c.created_at)
+            .where(v.c.workspace_id == workspace_id, v.c.journey_id == journey_id)
+            .order_by(v.c.version)
+        )
+        return [dict(row) for row in self.conn.execute(query).mappings()]
+
+    def definition(self, journey_id: int, version: int) -> dict[str, Any]:
+        v = journey_versions
+        query = select(v.c.definition, v.c.source).where(v.c.journey_id == journey_id, v.c.version == version)
+        row = self.conn.execute(query).mappings().one()
+        return dict(row)
+
+    def live_journeys(
+        self, workspace_id: int, kinds: Collection[str] = (), statuses: Collection[str] = ("active",)
+    ) -> list[dict[str, Any]]:
+        """Journeys in these states (and with these trigger kinds, when given), with their current definition."""
+        v = journey_versions
+        query = (
+            select(
+                journeys.c.id,
+                journeys.c.version,
+                journeys.c.status,
+                journeys.c.trigger_kind,
+                journeys.c.trigger_name,
+                journeys.c.segment_cursor,
+                v.c.definition,
+            )
+            .join(v, and_(v.c.journey_id == journeys.c.id, v.c.version == journeys.c.version))
+            .where(journeys.c.workspace_id == workspace_id, journeys.c.status.in_(list(statuses)))
+            .order_by(journeys.c.id)
+        )
+        if kinds:
+            query = query.where(journeys.c.trigger_kind.in_(list(kinds)))
+        return [dict(row) for row in self.conn.execute(query).mappings()]
+
+    def scheduled_journeys(self) -> list[dict[str, Any]]:
+        """Active date and schedule journeys of every workspace (the daily trigger job)."""
+        v = journey_versions
+        query = (
+            select(journeys.c.id, journeys.c.workspace_id, journeys.c.version, v.c.definition)
+            .join(v, and_(v.c.journey_id == journeys.c.id, v.c.version == journeys.c.version))
+            .where(journeys.c.status == "active", journeys.c.trigger_kind.in_(["date", "schedule"]))
+            .order_by(journeys.c.id)
+        )
+        return [dict(row) for row in self.conn.execute(query).mappings()]
+
+    def segment_journey_workspaces(self) -> list[int]:
+        query = select(journeys.c.workspace_id).where(
+            journeys.c.status == "active", journeys.c.trigger_kind == "segment"
+        )
+        return sorted(set(self.conn.execute(query.distinct()).scalars()))
+
+    # -- where the trigger hook is in the log --------------------------------------------------
+
+    def last_seq(self, workspace_id: int) -> int:
+        query = select(journey_log_marks.c.last_seq).where(journey_log_marks.c.workspace_id == workspace_id)
+        return int(self.conn.execute(query).scalar() or 0)
+
+    def set_last_seq(self, workspace_id: int, seq: int) -> None:
+        mark = journey_log_marks
+        done = self.conn.execute(
+            update(mark).where(mark.c.workspace_id == workspace_id, mark.c.last_seq < seq).values(last_seq=seq)
+        )
+        if done.rowcount == 0 and self.last_seq(workspace_id) == 0:
+            self.conn.execute(insert(mark).values(workspace_id=workspace_id, last_seq=seq))
+
+    def log_end(self, workspace_id: int) -> int:
+        """The newest event's log position in the workspace (entries after it count for a goal)."""
+        query = select(func.max(t.events.c.seq)).where(t.events.c.workspace_id == workspace_id)
+        return int(self.conn.execute(query).scalar() or 0)
+
+    def lock_workspace(self, workspace_id: int) -> None:
+        from liuyu.storage.ingest_store import SqlIngestStore
+
+        SqlIngestStore(self.conn).lock_workspace(workspace_id)
+
+    # -- who may enter ------------------------------------------------------------------------
+
+    def histories(
+        self, workspace_id: int, journey_id: int, customer_ids: Collection[int]
+    ) -> dict[int, list[tuple[datetime, bool, str]]]:
+        """Each customer's past entries: (entered at, still running, entry key)."""
+        found: dict[int, list[tuple[datetime, bool, str]]] = {}
+        for part in chunks(sorted(customer_ids), 5000):
+            query = select(en.c.customer_id, en.c.entered_at, en.c.state, en.c.entry_key).where(
+                en.c.workspace_id == workspace_id, en.c.journey_id == journey_id, en.c.customer_id.in_(part)
+            )
+            for cid, at, state, key in self.conn.execute(query):
+                found.setdefault(int(cid), []).append((at, state in ("active", "holdout"), key))
+        return found
+
+    def in_audience(self, workspace_id: int, tree: Node, customer_ids: Collection[int], now: datetime) -> set[int]:
+        """Which of these customers match a segment-language condition now (live, set-wise)."""
+        matched: set[int] = set()
+        for part in chunks(sorted(customer_ids), 5000):
+            query = compile_segment(tree, workspace_id, now).where(t.customers.c.id.in_(part))
+            matched.update(int(cid) for cid in self.conn.execute(query).scalars())
+        return matched
+
+    def live_customers(self, workspace_id: int, customer_ids: Collection[int]) -> set[int]:
+        c = t.customers
+        live: set[int] = set()
+        for part in chunks(sorted(customer_ids), 5000):
+            query = select(c.c.id).where(
+                c.c.workspace_id == workspace_id, c.c.id.in_(part), c.c.merged_into.is_(None), c.c.erased_at.is_(None)
+            )
+            live.update(int(cid) for cid in self.conn.execute(query).scalars())
+        return live
+
+    def add_enrollments(self, workspace_id: int, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert enrollments; returns their ids in the order given."""
+        if not rows:
+            return []
+        values = [{"workspace_id": workspace_id, **row} for row in rows]
+        result = self.conn.execute(insert(en).returning(en.c.id, sort_by_parameter_order=True), values)
+        return [int(i) for i in result.scalars()]
+
+    # -- segment entries, dates and schedules -------------------------------------------------
+
+    def segment_entries(
+        self, workspace_id: int, segment: str, after_id: int
+    ) -> tuple[list[tuple[int, int, datetime]], int]:
+        """Customers who entered the saved segment named ``segment`` after change ``after_id``, and the
+        newest change id seen (whatever the segment)."""
+        newest = self.newest_segment_change()
+        seg = select(saved_segments.c.id).where(
+            saved_segments.c.workspace_id == workspace_id, saved_segments.c.name == segment
+        )
+        query = (
+            select(segment_changes.c.id, segment_changes.c.customer_id, segment_changes.c.at)
+            .where(
+                segment_changes.c.workspace_id == workspace_id,
+                segment_changes.c.segment_id.in_(seg),
+                segment_changes.c.change == "entered",
+                segment_changes.c.id > after_id,
+                segment_changes.c.id <= newest,
+            )
+            .order_by(segment_changes.c.id)
+        )
+        return [(int(i), int(cid), at) for i, cid, at in self.conn.execute(query)], newest
+
+    def set_segment_cursor(self, journey_id: int, cursor: int) -> None:
+        self.conn.execute(update(journeys).where(journeys.c.id == journey_id).values(segment_cursor=cursor))
+
+    def claim_run(self, workspace_id: int, journey_id: int, occurrence: date, now: datetime) -> bool:
+        """Take a date or schedule occurrence; False when another worker ran it (or runs it now)."""
+        r = journey_runs
+        key = occurrence.isoformat()
+        exists = self.conn.execute(
+            select(r.c.journey_id).where(r.c.journey_id == journey_id, r.c.occurrence == key)
+        ).first()
+        if exists is not None:
+            return False
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            done = self.conn.execute(
+                pg_insert(r)
+                .values(journey_id=journey_id, occurrence=key, workspace_id=workspace_id, entered=0, at=now)
+                .on_conflict_do_nothing()
+            )
+            return bool(done.rowcount)
+        self.conn.execute(
+            insert(r).values(journey_id=journey_id, occurrence=key, workspace_id=workspace_id, entered=0, at=now)
+        )
+        return True
+
+    def finish_run(self, journey_id: int, occurrence: date, entered: int) -> None:
+        r = journey_runs
+        self.conn.execute(
+            update(r).where(r.c.journey_id == journey_id, r.c.occurrence == occurrence.isoformat()).values(entered=entered)
+        )
+
+    def date_matches(
+        self, workspace_id: int, trait: str, target: date, timezone: str, audience: Node | None, now: datetime
+    ) -> list[int]:
+        """Live customers whose date trait falls on ``target`` (birthday: month and day)."""
+        c, tr = t.customers, t.customer_traits
+        live = and_(c.c.workspace_id == workspace_id, c.c.merged_into.is_(None), c.c.erased_at.is_(None))
+        if trait == "birthday":
+            day = func.substr(c.c.birthday, 6, 5)
+            query = select(c.c.id).where(live, c.c.birthday.is_not(None), day.in_(birthday_keys(target)))
+        else:
+            column = tr.c.first_order_at if trait == "first_order" else tr.c.last_order_at
+            zone = ZoneInfo(timezone)
+            start = datetime.combine(target, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+            query = (
+                select(c.c.id)
+                .select_from(c.join(tr, tr.c.customer_id == c.c.id))
+                .where(live, column >= start, column < start + timedelta(days=1))
+            )
+        if audience is not None:
+            query = query.where(c.c.id.in_(compile_segment(audience, workspace_id, now)))
+        return sorted(int(cid) for cid in self.conn.execute(query).scalars())
+
+    def audience_members(self, workspace_id: int, audience: Node | None, now: datetime) -> list[int]:
+        c = t.customers
+        if audience is None:
+            query = select(c.c.id).where(
+                c.c.workspace_id == workspace_id, c.c.merged_into.is_(None), c.c.erased_at.is_(None)
+            )
+        else:
+            query = compile_segment(audience, workspace_id, now)
+        return sorted(int(cid) for cid in self.conn.execute(query).scalars())
+
+    # -- goals and merges ---------------------------------------------------------------------
+
+    def open_goals(
+        self, workspace_id: int, journey_ids: Collection[int], customer_ids: Collection[int], earliest: datetime
+    ) -> list[dict[str, Any]]:
+        """Enrollments of these customers that may still reach their goal at or after ``earliest``."""
+        found: list[dict[str, Any]] = []
+        for part in chunks(sorted(customer_ids), 5000):
+            query = select(
+                en.c.id, en.c.journey_id, en.c.customer_id, en.c.state, en.c.entered_at, en.c.entered_seq,
+                en.c.goal_deadline,
+            ).where(
+                en.c.workspace_id == workspace_id,
+                en.c.journey_id.in_(list(journey_ids)),
+                en.c.customer_id.in_(part),
+                en.c.converted_at.is_(None),
+                en.c.state.in_(LIVE_STATES),
+                en.c.goal_deadline >= earliest,
+            )
+            found.extend(dict(row) for row in self.conn.execute(query).mappings())
+        return found
+
+    def convert(self, changes: Sequence[dict[str, Any]]) -> None:
+        """Record goals reached: ``id``, ``converted_at``, and ``exit`` when the enrollment was running."""
+        if not changes:
+            return
+        self.conn.execute(
+            update(en).where(en.c.id == bindparam("b_id")).values(converted_at=bindparam("b_at")),
+            [{"b_id": c["id"], "b_at": c["converted_at"]} for c in changes],
+        )
+        running = [c for c in changes if c["exit"]]
+        if running:
+            self.conn.execute(
+                update(en)
+                .where(en.c.id == bindparam("b_id"))
+                .values(state="converted", next_run_at=None, waiting_until=None, finished_at=bindparam("b_at")),
+                [{"b_id": c["id"], "b_at": c["finished_at"]} for c in running],
+            )
+
+    def move_enrollments(self, workspace_id: int, loser: int, winner: int, now: datetime) -> list[dict[str, Any]]:
+        """A merge: the loser's running enrollments go to the winner, unless the winner runs that journey
+        too (then the loser's ends). Returns what was done, for the step log."""
+        query = select(en.c.id, en.c.journey_id).where(
+            en.c.workspace_id == workspace_id, en.c.customer_id == loser, en.c.state.in_(("active", "holdout"))
+        )
+        moved: list[dict[str, Any]] = []
+        for enrollment_id, journey_id in self.conn.execute(query).all():
+            clash = self.conn.execute(
+                select(en.c.id).where(
+                    en.c.workspace_id == workspace_id,
+                    en.c.journey_id == journey_id,
+                    en.c.customer_id == winner,
+                    en.c.state.in_(("active", "holdout")),
+                )
+            ).first()
+            if clash is None:
+                self.conn.execute(update(en).where(en.c.id == enrollment_id).values(customer_id=winner))
+                moved.append({"id": enrollment_id, "journey_id": journey_id, "outcome": "moved"})
+            else:
+                self.conn.execute(
+                    update(en)
+                    .where(en.c.id == enrollment_id)
+                    .values(state="exited", next_run_at=None, waiting_until=None, finished_at=now)
+                )
+                moved.append({"id": enrollment_id, "journey_id": journey_id, "outcome": "exited"})
+        return moved
+
+    # -- the worker -----------------------------------------------------------------------------
+
+    def claim_due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """Active enrollments due by ``now`` in journeys that are not paused; PostgreSQL workers skip
+        rows another worker holds. The rows stay locked until the caller's transaction ends."""
+        paused = select(journeys.c.id).where(journeys.c.status != "active")
+        query = (
+            select(
+                en.c.id, en.c.workspace_id, en.c.journey_id, en.c.version, en.c.customer_id, en.c.step_key,
+                en.c.waiting_until, en.c.next_run_at,
+            )
+            .where(en.c.next_run_at <= now, en.c.state == "active", en.c.journey_id.not_in(paused))
+            .order_by(en.c.next_run_at)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=en)
+        return [dict(row) for row in self.conn.execute(query).mappings()]
+
+    def save_progress(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Write where each handled enrollment is now: ``id`` with state, step, next run, wait and finish."""
+        if not rows:
+            return
+        statement = (
+            update(en)
+            .where(en.c.id == bindparam("b_id"))
+            .values(
+                state=bindparam("b_state"),
+                step_key=bindparam("b_step"),
+                next_run_at=bindparam("b_next"),
+                waiting_until=bindparam("b_wait"),
+                finished_at=bindparam("b_done"),
+            )
+        )
+        params = [
+            {
+                "b_id": r["id"],
+                "b_state": r["state"],
+                "b_step": r["step_key"],
+                "b_next": r["next_run_at"],
+                "b_wait": r["waiting_until"],
+                "b_done": r["finished_at"],
+            }
+            for r in rows
+        ]
+        self.conn.execute(statement, params)
+
+    def log(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Append to the step log: ``workspace_id, journey_id, enrollment_id, customer_id, step_key,
+        outcome, detail, at``."""
+        batch = list(rows)
+        if batch:
+            self.conn.execute(insert(js), batch)
+        return len(batch)
+
+    def savepoint(self) -> Any:
+        return self.conn.begin_nested()
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def step_counts(self, workspace_id: int, journey_id: int) -> dict[str, dict[str, int]]:
+        """Per step: how many are there now (``now``) and how many times each outcome was logged."""
+        counts: dict[str, dict[str, int]] = {}
+        here = (
+            select(en.c.step_key, func.count())
+            .where(en.c.workspace_id == workspace_id, en.c.journey_id == journey_id, en.c.state == "active")
+            .group_by(en.c.step_key)
+        )
+        for key, n in self.conn.execute(here):
+            counts.setdefault(str(key), {})["now"] = int(n)
+        logged = (
+            select(js.c.step_key, js.c.outcome, func.count())
+            .where(js.c.workspace_id == workspace_id, js.c.journey_id == journey_id)
+            .group_by(js.c.step_key, js.c.outcome)
+        )
+        for key, outcome, n in self.conn.execute(logged):
+            counts.setdefault(str(key), {})[str(outcome)] = int(n)
+        return counts
+
+    def group_counts(self, workspace_id: int, journey_id: int) -> dict[str, dict[str, int]]:
+        """Per group (treatment, control): entered and converted, and enrollments by state."""
+        query = (
+            select(en.c.grp, en.c.state, func.count(), func.count(en.c.converted_at))
+            .where(en.c.workspace_id == workspace_id, en.c.journey_id == journey_id)
+            .group_by(en.c.grp, en.c.state)
+        )
+        groups: dict[str, dict[str, int]] = {}
+        for grp, state, n, converted in self.conn.execute(query):
+            g = groups.setdefault(str(grp), {"entered": 0, "converted": 0})
+            g["entered"] += int(n)
+            g["converted"] += int(converted)
+            g[str(state)] = g.get(str(state), 0) + int(n)
+        return groups
+
+    def enrollments_of(self, workspace_id: int, customer_id: int) -> list[dict[str, Any]]:
+        query = (
+            select(en, journeys.c.name)
+            .join(journeys, journeys.c.id == en.c.journey_id)
+            .where(en.c.workspace_id == workspace_id, en.c.customer_id == customer_id)
+            .order_by(en.c.id.desc())
+        )
+        return [dict(row) for row in self.conn.execute(query).mappings()]
+
+    def history(self, workspace_id: int, enrollment_id: int) -> list[dict[str, Any]]:
+        query = (
+            select(js.c.step_key, js.c.outcome, js.c.detail, js.c.at)
+            .where(js.c.workspace_id == workspace_id, js.c.enrollment_id == enrollment_id)
+            .order_by(js.c.id)
+        )
+        return [dict(row) for row in self.conn.execute(query).mappings()]
+
+    def due_count(self, now: datetime) -> tuple[int, datetime | None]:
+        """Queue depth and the oldest due time: what the worker has yet to do."""
+        query = select(func.count(), func.min(en.c.next_run_at)).where(en.c.state == "active", en.c.next_run_at <= now)
+        n, oldest = self.conn.execute(query).one()
+        return int(n), oldest
+
+    def clear_log_mark(self, workspace_id: int) -> None:
+        self.conn.execute(delete(journey_log_marks).where(journey_log_marks.c.workspace_id == workspace_id))
+
+
+def _fresh(rows: Sequence[tuple[int, Event, int | None]], mark: int) -> bool:
+    return any(seq > mark for seq, _, _ in rows)
+
+
+class JourneyTriggers:
+    """Starts journeys as events arrive and records goals reached (a Projection, see services.ports).
+
+    Runs after the segment membership projection, so segment entries of the same batch are seen.
+    A rebuild replays old events: they neither start journeys nor count as goals again.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.store = SqlJourneys(conn)
+
+    def apply(self, workspace_id: int, rows: Sequence[tuple[int, Event, int | None]]) -> None:
+        from liuyu.services.journeys import handle_events, handle_segment_entries
+
+        mark = self.store.last_seq(workspace_id)
+        now = datetime.now(UTC)
+        if rows and _fresh(rows, mark):
+            fresh = [row for row in rows if row[0] > mark]
+            handle_events(self.store, workspace_id, fresh, now)
+            self.store.set_last_seq(workspace_id, max(seq for seq, _, _ in rows))
+            handle_segment_entries(self.store, workspace_id, now)
+        else:
+            handle_segment_entries(self.store, workspace_id, now, replay=True)
+
+    def merged(self, workspace_id: int, merges: Sequence[tuple[int, int]]) -> None:
+        from liuyu.services.journeys import handle_merges
+
+        handle_merges(self.store, workspace_id, merges, datetime.now(UTC))
+
+    def reassigned(self, workspace_id: int, customer_ids: set[int]) -> None:
+        """An unmerge: enrollments stay with the customer they were on (journeys are not re-run)."""
+
+    def clear(self, workspace_id: int) -> None:
+        """A rebuild: enrollments and the step log are kept (they record what was sent)."""
