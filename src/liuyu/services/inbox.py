@@ -513,6 +513,26 @@ class OutboxReport:
     failed: int = 0
 
 
+class OutboxRoute(Protocol):
+    """One kind of outbox row (a ``route``): where its rows go and what to update once they went."""
+
+    def target(self, uow: Any, row: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The adapter settings for the row (``outbound_kind``, ``outbound_target``, ...), or None."""
+
+    def finish(self, uow: Any, row: Mapping[str, Any], status: str, at: datetime, values: dict[str, Any]) -> None:
+        """Store the attempt's outcome: ``sent``, ``pending`` (retrying) or ``failed``."""
+
+
+class ServiceReplies:
+    """The service hub's route: agents' replies, sent to the conversation's channel bridge."""
+
+    def target(self, uow: Any, row: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        return uow.service.channel(row["workspace_id"], row["channel"])  # type: ignore[no-any-return]
+
+    def finish(self, uow: Any, row: Mapping[str, Any], status: str, at: datetime, values: dict[str, Any]) -> None:
+        uow.service.finish(row["id"], row["message_id"], status, at, **values)
+
+
 def send_outbox(
     unit_of_work: Callable[[], AbstractContextManager[ServiceUnitOfWork]],
     adapters: Mapping[str, OutboundAdapter],
@@ -520,21 +540,29 @@ def send_outbox(
     policy: RetryPolicy | None = None,
     limit: int = 100,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    routes: Mapping[str, OutboxRoute] | None = None,
 ) -> OutboxReport:
-    """Claim due rows (committed before sending), deliver each, then mark it in its own transaction."""
+    """Claim due rows (committed before sending), deliver each, then mark it in its own transaction.
+
+    ``routes`` names the kinds of rows this worker handles (default: the service hub's replies).
+    """
     policy = policy or RetryPolicy()
+    routes = routes or {"service": ServiceReplies()}
     report = OutboxReport()
     with unit_of_work() as uow:
-        rows = uow.service.claim_due(now(), limit, policy.lease)
-        channels = {
-            (r["workspace_id"], r["channel"]): uow.service.channel(r["workspace_id"], r["channel"]) for r in rows
-        }
+        rows = uow.service.claim_due(now(), limit, policy.lease, routes=tuple(routes))
+        targets: dict[tuple[str, int, str], Mapping[str, Any] | None] = {}
+        for r in rows:
+            key = (r["route"], r["workspace_id"], r["channel"])
+            if key not in targets:
+                targets[key] = routes[r["route"]].target(uow, r)
         uow.commit()
     report.claimed = len(rows)
     for row in rows:
-        status, values = _deliver(row, channels.get((row["workspace_id"], row["channel"])), adapters, policy, now())
+        target = targets.get((row["route"], row["workspace_id"], row["channel"]))
+        status, values = _deliver(row, target, adapters, policy, now())
         with unit_of_work() as uow:
-            uow.service.finish(row["id"], row["message_id"], status, now(), **values)
+            routes[row["route"]].finish(uow, row, status, now(), values)
             uow.commit()
         name = "retrying" if status == "pending" else status
         setattr(report, name, getattr(report, name) + 1)

@@ -241,14 +241,22 @@ class SqlServiceStore:
     def enqueue(self, row: dict[str, Any]) -> int:
         return int(self.conn.execute(insert(outbox).values(**row)).inserted_primary_key[0])
 
-    def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[dict[str, Any]]:
-        """Rows due for a (re)try, marked ``sending`` with a lease; a crashed worker's rows come back
-        when their lease runs out. PostgreSQL workers skip each other's locked rows."""
+    def claim_due(
+        self, now: datetime, limit: int, lease: timedelta, routes: Sequence[str] = ("service",)
+    ) -> list[dict[str, Any]]:
+        """Rows of the given routes due for a (re)try, marked ``sending`` with a lease; a crashed
+        worker's rows come back when their lease runs out. PostgreSQL workers skip each other's
+        locked rows."""
         due = or_(
             and_(outbox.c.status == "pending", outbox.c.next_attempt_at <= now),
             and_(outbox.c.status == "sending", outbox.c.claimed_until <= now),
         )
-        query = select(outbox).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
+        query = (
+            select(outbox)
+            .where(due, outbox.c.route.in_(list(routes)))
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .limit(limit)
+        )
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = [_dict(r) for r in self.conn.execute(query)]

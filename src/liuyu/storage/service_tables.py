@@ -75,7 +75,10 @@ outbox = Table(
     metadata,
     Column("id", Id, primary_key=True),
     Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
-    Column("message_id", ForeignKey("service_messages.id"), nullable=False),
+    # Who the row is for: "service" (an agent's reply; message_id set) or "messaging" (a send of
+    # services/messaging.py, whose messaging_sends row points back here by outbox_id).
+    Column("route", String(20), nullable=False, default="service"),
+    Column("message_id", ForeignKey("service_messages.id")),
     Column("channel", String(20), nullable=False),
     Column("idempotency_key", String(100), nullable=False, unique=True),
     Column("payload", JsonType, nullable=False),

@@ -387,6 +387,7 @@ from liuyu.storage import (  # noqa: E402  (they register on the metadata above)
     journey_tables,  # noqa: F401
     knowledge_tables,  # noqa: F401
     loyalty_tables,  # noqa: F401
+    messaging_tables,  # noqa: F401
     service_quality_tables,  # noqa: F401
     service_tables,  # noqa: F401
     ticket_tables,  # noqa: F401

@@ -15,6 +15,7 @@ from liuyu.storage.ingest_store import SqlIngestStore
 from liuyu.storage.journey_store import SqlJourneys
 from liuyu.storage.knowledge_store import SqlKnowledge
 from liuyu.storage.loyalty_store import SqlLoyalty
+from liuyu.storage.messaging_store import SqlMessaging
 from liuyu.storage.privacy_store import SqlPrivacy
 from liuyu.storage.projections import PROJECTIONS
 from liuyu.storage.replay_store import SqlReplayStore
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
         self.loyalty = SqlLoyalty(self.conn)
         self.engagement = SqlEngagement(self.conn)
         self.service = SqlServiceStore(self.conn)
+        self.messaging = SqlMessaging(self.conn)
         self.knowledge = SqlKnowledge(self.conn)
         self.quality = SqlQualityStore(self.conn)
         self.value = SqlValueReads(self.conn)

@@ -1,0 +1,348 @@
+"""SQL side of messaging: providers, templates, consent log, suppression list, send decisions, and
+the facts the guardrails read from the customer core and the service hub."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, or_, select, text, update
+
+from liuyu.storage import tables as t
+from liuyu.storage.messaging_tables import (
+    messaging_consents,
+    messaging_providers,
+    messaging_sends,
+    messaging_settings,
+    messaging_suppressions,
+    messaging_templates,
+)
+from liuyu.storage.service_tables import conversations, messages, outbox
+
+
+def _dict(row: Any) -> dict[str, Any]:
+    return dict(row._mapping)
+
+
+class SqlMessaging:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- settings, providers, templates -----------------------------------------------------------
+
+    def settings(self, workspace_id: int) -> dict[str, Any]:
+        found = self.conn.execute(
+            select(messaging_settings.c.settings).where(messaging_settings.c.workspace_id == workspace_id)
+        ).scalar()
+        return dict(found or {})
+
+    def save_settings(self, workspace_id: int, settings: dict[str, Any], now: datetime) -> None:
+        changed = self.conn.execute(
+            update(messaging_settings)
+            .where(messaging_settings.c.workspace_id == workspace_id)
+            .values(settings=settings, updated_at=now)
+        ).rowcount
+        if not changed:
+            self.conn.execute(
+                insert(messaging_settings).values(workspace_id=workspace_id, settings=settings, updated_at=now)
+            )
+
+    def provider(self, workspace_id: int, channel: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            select(messaging_providers).where(
+                messaging_providers.c.workspace_id == workspace_id, messaging_providers.c.channel == channel
+            )
+        ).first()
+        return _dict(row) if row else None
+
+    def providers(self, workspace_id: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(messaging_providers)
+            .where(messaging_providers.c.workspace_id == workspace_id)
+            .order_by(messaging_providers.c.channel)
+        )
+        return [_dict(r) for r in rows]
+
+    def save_provider(self, workspace_id: int, channel: str, values: dict[str, Any], now: datetime) -> None:
+        where = (messaging_providers.c.workspace_id == workspace_id, messaging_providers.c.channel == channel)
+        if self.conn.execute(update(messaging_providers).where(*where).values(**values, updated_at=now)).rowcount:
+            return
+        self.conn.execute(
+            insert(messaging_providers).values(workspace_id=workspace_id, channel=channel, updated_at=now, **values)
+        )
+
+    def template(self, workspace_id: int, channel: str, name: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            select(messaging_templates).where(
+                messaging_templates.c.workspace_id == workspace_id,
+                messaging_templates.c.channel == channel,
+                messaging_templates.c.name == name,
+            )
+        ).first()
+        return _dict(row) if row else None
+
+    def templates(self, workspace_id: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(messaging_templates)
+            .where(messaging_templates.c.workspace_id == workspace_id)
+            .order_by(messaging_templates.c.channel, messaging_templates.c.name)
+        )
+        return [_dict(r) for r in rows]
+
+    def save_template(self, workspace_id: int, channel: str, name: str, values: dict[str, Any], now: datetime) -> None:
+        where = (
+            messaging_templates.c.workspace_id == workspace_id,
+            messaging_templates.c.channel == channel,
+            messaging_templates.c.name == name,
+        )
+        if self.conn.execute(update(messaging_templates).where(*where).values(**values, updated_at=now)).rowcount:
+            return
+        self.conn.execute(
+            insert(messaging_templates).values(
+                workspace_id=workspace_id, channel=channel, name=name, updated_at=now, **values
+            )
+        )
+
+    def delete_template(self, workspace_id: int, channel: str, name: str) -> bool:
+        return bool(
+            self.conn.execute(
+                delete(messaging_templates).where(
+                    messaging_templates.c.workspace_id == workspace_id,
+                    messaging_templates.c.channel == channel,
+                    messaging_templates.c.name == name,
+                )
+            ).rowcount
+        )
+
+    # -- customers: who, where, and what the guardrails look at ---------------------------------
+
+    def live_customer(self, workspace_id: int, customer_id: int) -> int | None:
+        row = self.conn.execute(
+            select(t.customers.c.id, t.customers.c.merged_into).where(
+                t.customers.c.workspace_id == workspace_id, t.customers.c.id == customer_id
+            )
+        ).first()
+        return None if row is None else int(row.merged_into or row.id)
+
+    def family(self, workspace_id: int, customer_id: int) -> list[int]:
+        """The customer and every customer merged into it: consent and sends follow a merge."""
+        losers = self.conn.execute(
+            select(t.customers.c.id).where(
+                t.customers.c.workspace_id == workspace_id, t.customers.c.merged_into == customer_id
+            )
+        ).scalars()
+        return [customer_id, *losers]
+
+    def lock_customer(self, workspace_id: int, customer_id: int) -> None:
+        """Serialize send decisions per customer so two journeys cannot both take the last slot of a
+        cap (SQLite already holds its one write lock)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext('liuyu:messaging:' || current_schema() || :ws), :c)"),
+                {"ws": str(workspace_id), "c": customer_id},
+            )
+
+    def identifiers(self, workspace_id: int, customer_id: int, kinds: Sequence[str]) -> dict[str, list[str]]:
+        """Identifier values of the customer by kind, verified ones and the oldest first."""
+        rows = self.conn.execute(
+            select(t.identifiers.c.kind, t.identifiers.c.value)
+            .where(
+                t.identifiers.c.workspace_id == workspace_id,
+                t.identifiers.c.customer_id == customer_id,
+                t.identifiers.c.kind.in_(list(kinds)),
+            )
+            .order_by(t.identifiers.c.verified.desc(), t.identifiers.c.first_seq)
+        )
+        found: dict[str, list[str]] = {}
+        for kind, value in rows:
+            found.setdefault(kind, []).append(value)
+        return found
+
+    def timezone(self, workspace_id: int, customer_id: int, recent: int = 50) -> str | None:
+        """The time zone the customer's recent events name (``traits.timezone``), if any."""
+        rows = self.conn.execute(
+            select(t.events.c.payload)
+            .where(t.events.c.workspace_id == workspace_id, t.events.c.customer_id == customer_id)
+            .order_by(t.events.c.occurred_at.desc())
+            .limit(recent)
+        ).scalars()
+        for payload in rows:
+            zone = ((payload or {}).get("traits") or {}).get("timezone")
+            if isinstance(zone, str) and zone:
+                return zone
+        return None
+
+    def consents(self, workspace_id: int, customer_ids: Sequence[int]) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(messaging_consents)
+            .where(
+                messaging_consents.c.workspace_id == workspace_id,
+                messaging_consents.c.customer_id.in_(list(customer_ids)),
+            )
+            .order_by(messaging_consents.c.at, messaging_consents.c.id)
+        )
+        return [_dict(r) for r in rows]
+
+    def add_consent(self, row: dict[str, Any]) -> int:
+        return int(self.conn.execute(insert(messaging_consents).values(**row)).inserted_primary_key[0])
+
+    def complaint(self, workspace_id: int, customer_ids: Sequence[int], tags: Sequence[str]) -> str | None:
+        """Why the customer counts as complaining: a complaint tag, or an unresolved conversation one
+        of whose customer messages was read as a complaint."""
+        if tags:
+            tag = self.conn.execute(
+                select(t.customer_tags.c.tag)
+                .where(
+                    t.customer_tags.c.workspace_id == workspace_id,
+                    t.customer_tags.c.customer_id.in_(list(customer_ids)),
+                    t.customer_tags.c.tag.in_(list(tags)),
+                )
+                .limit(1)
+            ).scalar()
+            if tag:
+                return f"tagged {tag}"
+        rows = self.conn.execute(
+            select(conversations.c.id, messages.c.analysis)
+            .join(messages, messages.c.conversation_id == conversations.c.id)
+            .where(
+                conversations.c.workspace_id == workspace_id,
+                conversations.c.customer_id.in_(list(customer_ids)),
+                conversations.c.status != "resolved",
+                messages.c.direction == "in",
+                messages.c.analysis.is_not(None),
+            )
+        )
+        for conversation_id, analysis in rows:
+            if ((analysis or {}).get("intent") or {}).get("label") == "complaint":
+                return f"open complaint in conversation {conversation_id}"
+        return None
+
+    def latest_negative(
+        self, workspace_id: int, customer_ids: Sequence[int], since: datetime, score: float
+    ) -> datetime | None:
+        """The latest customer message since ``since`` whose positive probability is at most ``score``
+        or whose anger is high."""
+        rows = self.conn.execute(
+            select(messages.c.sent_at, messages.c.analysis)
+            .join(conversations, messages.c.conversation_id == conversations.c.id)
+            .where(
+                conversations.c.workspace_id == workspace_id,
+                conversations.c.customer_id.in_(list(customer_ids)),
+                messages.c.direction == "in",
+                messages.c.sent_at > since,
+                messages.c.analysis.is_not(None),
+            )
+            .order_by(messages.c.sent_at.desc())
+        )
+        for sent_at, analysis in rows:
+            sentiment = (analysis or {}).get("sentiment") or {}
+            value = sentiment.get("score")
+            if (isinstance(value, int | float) and value <= score) or (analysis or {}).get("anger") == "high":
+                return sent_at  # type: ignore[no-any-return]
+        return None
+
+    # -- suppression list ------------------------------------------------------------------------
+
+    def suppressions(self, workspace_id: int, limit: int = 1000) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(messaging_suppressions)
+            .where(messaging_suppressions.c.workspace_id == workspace_id)
+            .order_by(messaging_suppressions.c.created_at.desc(), messaging_suppressions.c.id.desc())
+            .limit(limit)
+        )
+        return [_dict(r) for r in rows]
+
+    def suppression(self, workspace_id: int, kind: str, value: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            select(messaging_suppressions).where(
+                messaging_suppressions.c.workspace_id == workspace_id,
+                messaging_suppressions.c.kind == kind,
+                messaging_suppressions.c.value == value,
+            )
+        ).first()
+        return _dict(row) if row else None
+
+    def add_suppression(self, row: dict[str, Any]) -> int:
+        return int(self.conn.execute(insert(messaging_suppressions).values(**row)).inserted_primary_key[0])
+
+    def remove_suppression(self, workspace_id: int, kind: str, value: str) -> bool:
+        return bool(
+            self.conn.execute(
+                delete(messaging_suppressions).where(
+                    messaging_suppressions.c.workspace_id == workspace_id,
+                    messaging_suppressions.c.kind == kind,
+                    messaging_suppressions.c.value == value,
+                )
+            ).rowcount
+        )
+
+    def suppressed(self, workspace_id: int, entries: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
+        """The first (kind, value) of ``entries`` on the suppression list."""
+        if not entries:
+            return None
+        rows = self.conn.execute(
+            select(messaging_suppressions.c.kind, messaging_suppressions.c.value).where(
+                messaging_suppressions.c.workspace_id == workspace_id,
+                or_(
+                    *(
+                        (messaging_suppressions.c.kind == kind) & (messaging_suppressions.c.value == value)
+                        for kind, value in entries
+                    )
+                ),
+            )
+        ).all()
+        hits = {(r.kind, r.value) for r in rows}
+        return next((e for e in entries if e in hits), None)
+
+    # -- send decisions and the outbox ----------------------------------------------------------
+
+    def send_by_key(self, workspace_id: int, key: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            select(messaging_sends).where(
+                messaging_sends.c.workspace_id == workspace_id, messaging_sends.c.idempotency_key == key
+            )
+        ).first()
+        return _dict(row) if row else None
+
+    def add_send(self, row: dict[str, Any]) -> int:
+        return int(self.conn.execute(insert(messaging_sends).values(**row)).inserted_primary_key[0])
+
+    def enqueue(self, send_id: int, row: dict[str, Any]) -> int:
+        outbox_id = int(self.conn.execute(insert(outbox).values(route="messaging", **row)).inserted_primary_key[0])
+        self.conn.execute(update(messaging_sends).where(messaging_sends.c.id == send_id).values(outbox_id=outbox_id))
+        return outbox_id
+
+    def marketing_times(self, workspace_id: int, customer_ids: Sequence[int], since: datetime) -> list[datetime]:
+        """When the customer's queued marketing sends go (or went), from ``since`` on; failed
+        deliveries do not count against a cap."""
+        when = func.coalesce(messaging_sends.c.not_before, messaging_sends.c.decided_at)
+        rows = self.conn.execute(
+            select(when).where(
+                messaging_sends.c.workspace_id == workspace_id,
+                messaging_sends.c.customer_id.in_(list(customer_ids)),
+                messaging_sends.c.purpose == "marketing",
+                messaging_sends.c.decision == "queued",
+                or_(messaging_sends.c.delivery_status.is_(None), messaging_sends.c.delivery_status != "failed"),
+                messaging_sends.c.decided_at > since,
+            )
+        ).scalars()
+        return list(rows)  # coalesce keeps the column type, so these are aware UTC times
+
+    def sends(
+        self, workspace_id: int, *, customer_ids: Sequence[int] | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        query = select(messaging_sends).where(messaging_sends.c.workspace_id == workspace_id)
+        if customer_ids is not None:
+            query = query.where(messaging_sends.c.customer_id.in_(list(customer_ids)))
+        rows = self.conn.execute(query.order_by(messaging_sends.c.id.desc()).limit(limit))
+        return [_dict(r) for r in rows]
+
+    def finish(self, outbox_id: int, status: str, at: datetime, values: dict[str, Any]) -> None:
+        """One delivery attempt's outcome, on the outbox row and on the send."""
+        self.conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(status=status, **values))
+        send: dict[str, Any] = {"delivery_status": {"pending": "retrying"}.get(status, status)}
+        send["last_error"] = values.get("last_error")
+        if status == "sent":
+            send["sent_at"] = at
+        self.conn.execute(update(messaging_sends).where(messaging_sends.c.outbox_id == outbox_id).values(**send))
