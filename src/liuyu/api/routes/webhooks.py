@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from liuyu.api.deps import ContainerDep
+from liuyu.api.routes.knowledge import bot_first_answers
 from liuyu.domain.customers.identity import IdentityPolicy
 from liuyu.domain.errors import InvalidInput
 from liuyu.services.inbox import (
@@ -61,4 +62,5 @@ def _receive(container: Any, channel: str, slug: str, signature: str | None, bod
     with SqlUnitOfWork(container.engine) as uow:
         report = receive_messages(uow, int(workspace["id"]), parsed, analyses=analyses, policy=policy)
         uow.commit()
+    bot_first_answers(container, int(workspace["id"]), channel, parsed)
     return report.as_dict()
