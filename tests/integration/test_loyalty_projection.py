@@ -261,3 +261,74 @@ def test_a_bad_program_names_the_field_that_is_wrong() -> None:
     with pytest.raises(InvalidInput) as caught:
         svc.program_from_yaml("code: X\ntiers:\n  - {code: A, threshold: 0}\n  - {code: B, threshold: -5}\n")
     assert "tiers" in str(getattr(caught.value, "problems", caught.value))
+
+
+REFUND_PROGRAM = """
+code: HEIWUSHI
+rules: [{id: base, kind: base_rate, points_per_yuan: 1, effective_from: "2026-01-01T00:00:00+08:00"}]
+coupon_templates:
+  - {code: PAD-50, kind: amount_off, amount_off: 50, return_on_refund: true}
+  - {code: KEEP-10, kind: amount_off, amount_off: 10}
+"""
+
+
+def test_a_full_refund_gives_back_the_coupon_used_on_the_order_and_a_rebuild_keeps_it(engine: Engine) -> None:
+    ws = workspace(engine)
+    with SqlUnitOfWork(engine) as uow:
+        svc.set_program(uow, ws, REFUND_PROGRAM, actor="admin", at=T0)
+        uow.commit()
+    ingest(engine, ws, [order("1:paid", "1", ALICE, "300.00"), order("2:paid", "2", ALICE, "300.00")])
+    ingest(engine, ws, [order("4:paid", "4", ALICE, "300.00")])
+    alice = customer_of(engine, ws, "1")
+    codes = {}
+    with SqlUnitOfWork(engine) as uow:
+        for template, order_id in (("PAD-50", "1"), ("PAD-50", "2"), ("KEEP-10", "4")):
+            made = svc.issue_coupons(uow, ws, template, [alice], at=T0, batch=f"B-{order_id}")
+            codes[order_id] = made[0]["code"]
+            svc.redeem_coupon(
+                uow,
+                ws,
+                codes[order_id],
+                customer_id=alice,
+                order_id=order_id,
+                channel="tmall",
+                lines=[(Decimal("300.00"), None)],
+                at=T0 + timedelta(days=1),
+            )
+        uow.commit()
+    refunded = T0 + timedelta(days=2)
+    ingest(
+        engine,
+        ws,
+        [
+            order("1:refunded", "1", ALICE, "300.00", at=refunded, refunded="300.00"),  # full: PAD-50 comes back
+            order("2:refunded", "2", ALICE, "300.00", at=refunded, refunded="100.00"),  # partial: stays used
+            order("4:refunded", "4", ALICE, "300.00", at=refunded, refunded="300.00"),  # KEEP-10 is not returned
+        ],
+    )
+
+    def statuses() -> dict[str, tuple[str, str | None]]:
+        with SqlUnitOfWork(engine) as uow:
+            found = {c["code"]: (c["status"], c["order_id"]) for c in uow.loyalty.coupons(ws, [alice])}
+        return {order_id: found[code] for order_id, code in codes.items()}
+
+    assert statuses() == {"1": ("issued", None), "2": ("redeemed", "2"), "4": ("redeemed", "4")}
+    with SqlUnitOfWork(engine) as uow:  # the returned coupon can be used again
+        again = svc.redeem_coupon(
+            uow,
+            ws,
+            codes["1"],
+            customer_id=alice,
+            order_id="5",
+            channel="app",
+            lines=[(Decimal("80.00"), None)],
+            at=refunded + timedelta(hours=1),
+        )
+        uow.commit()
+    assert again["status"] == "redeemed"
+    with SqlUnitOfWork(engine) as uow:
+        before = uow.loyalty.digest(ws)
+    rebuild(lambda: SqlUnitOfWork(engine), ws, now=T0)
+    with SqlUnitOfWork(engine) as uow:
+        assert uow.loyalty.digest(ws) == before
+    assert statuses()["1"] == ("redeemed", "5")

@@ -151,7 +151,9 @@ def facts_from_event(seq: int, event: Event, customer_id: int | None) -> list[Fa
         fen = int(order.refunded * 100)
         at = order.refunded_at or event.utc()
         key = f"order:{order.order_id}:refund:{fen}"
-        out.append(FactRecord(key, "order_refunded", seq, at, customer_id, {"order_id": order.order_id, "fen": fen}))
+        full = order.paid is not None and order.refunded >= order.paid
+        payload = {"order_id": order.order_id, "fen": fen, "full": full}
+        out.append(FactRecord(key, "order_refunded", seq, at, customer_id, payload))
     if order.completed_at is not None:
         key = f"order:{order.order_id}:completed"
         out.append(
@@ -560,6 +562,37 @@ def redeem_coupon(
     if found.status != "redeemed" and not uow.loyalty.mark_redeemed(workspace_id, used, amount):
         raise Conflict(f"coupon {found.code} was redeemed by another request just now")
     return {**_coupon_dict(used), "discount": str(amount.quantize(Decimal("0.01")))}
+
+
+def return_refunded_coupons(store: Any, workspace_id: int, records: Iterable[FactRecord]) -> int:
+    """Full refunds give back the coupons redeemed on those orders, where the template or program says so.
+
+    Only coupons redeemed before the refund come back, so replaying the refund in a rebuild decides
+    the same way as the live run did. ``store`` is the loyalty store (``uow.loyalty``), which the
+    projection calls this with. Returns how many came back.
+    """
+    refunds = {
+        str(r.payload["order_id"]): r.at for r in records if r.kind == "order_refunded" and r.payload.get("full")
+    }
+    if not refunds:
+        return 0
+    used = [c for c in store.coupons_on_orders(workspace_id, sorted(refunds)) if c.status == "redeemed"]
+    if not used:
+        return 0
+    program = store.program(workspace_id)
+    returned = 0
+    for coupon in used:
+        refunded_at = refunds[coupon.order_id]
+        if coupon.redeemed_at is not None and coupon.redeemed_at > refunded_at:
+            continue
+        try:
+            template = program.template(coupon.template)
+        except KeyError:
+            continue  # a template the program no longer has keeps its coupons as they are
+        back = coupon_rules.return_on_refund(coupon, template, program, order_id=coupon.order_id, at=refunded_at)
+        if back is not coupon and store.put_back(workspace_id, back, coupon.order_id):
+            returned += 1
+    return returned
 
 
 def _coupon_dict(coupon: Any) -> dict[str, Any]:

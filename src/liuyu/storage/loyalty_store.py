@@ -32,6 +32,7 @@ from liuyu.services.loyalty import (
     build_book,
     components,
     facts_from_event,
+    return_refunded_coupons,
 )
 from liuyu.storage import loyalty_tables as lt
 from liuyu.storage import tables as t
@@ -153,6 +154,28 @@ class SqlLoyalty:
                 channel=coupon.channel,
                 discount_fen=int(amount * 100),
             )
+        )
+        return done.rowcount == 1
+
+    def coupons_on_orders(self, workspace_id: int, order_ids: Sequence[str]) -> list[Coupon]:
+        """Coupons used on these orders (to give them back when an order is refunded)."""
+        c = lt.loyalty_coupons.c
+        codes: list[str] = []
+        for part in chunks(list(order_ids)):
+            codes += self.conn.execute(
+                select(c.code).where(c.workspace_id == workspace_id, c.order_id.in_(part)).order_by(c.code)
+            ).scalars()
+        return [coupon for code in codes if (coupon := self.coupon(workspace_id, code)) is not None]
+
+    def put_back(self, workspace_id: int, coupon: Coupon, order_id: str) -> bool:
+        """A refunded order's coupon becomes usable again (or expired); only if it is still used on that order."""
+        c = lt.loyalty_coupons.c
+        done = self.conn.execute(
+            update(lt.loyalty_coupons)
+            .where(
+                c.workspace_id == workspace_id, c.code == coupon.code, c.status == "redeemed", c.order_id == order_id
+            )
+            .values(status=coupon.status, order_id=None, redeemed_at=None, channel=None, discount_fen=None)
         )
         return done.rowcount == 1
 
@@ -536,6 +559,7 @@ class LoyaltyProjection:
     def apply(self, workspace_id: int, rows: Sequence[tuple[int, Event, int | None]]) -> None:
         records = [record for seq, event, customer in rows for record in facts_from_event(seq, event, customer)]
         fresh = self.store.add_facts(workspace_id, records)
+        return_refunded_coupons(self.store, workspace_id, fresh)
         touched = {r.customer_id for r in fresh if r.customer_id is not None} | self._merged
         self._merged = set()
         limit = max((seq for seq, _, _ in rows), default=0)
@@ -586,7 +610,7 @@ class LoyaltyProjection:
             for row in self.conn.execute(query):
                 records += facts_from_event(row.seq, event_from_row(row), row.customer_id)
         records.sort(key=FactRecord.sort_key)
-        self.store.add_facts(workspace_id, records)
+        return_refunded_coupons(self.store, workspace_id, self.store.add_facts(workspace_id, records))
         self.store.materialize(workspace_id, customer_ids, rewrite=True)
 
     def clear(self, workspace_id: int) -> None:

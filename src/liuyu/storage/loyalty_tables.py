@@ -115,6 +115,7 @@ loyalty_coupons = Table(
     Column("discount_fen", BigInteger),
     UniqueConstraint("workspace_id", "code", name="uq_loyalty_coupons_code"),
     Index("ix_loyalty_coupons_customer", "workspace_id", "customer_id"),
+    Index("ix_loyalty_coupons_order", "workspace_id", "order_id"),  # a refunded order's coupons come back
 )
 
 loyalty_benefit_uses = Table(
