@@ -1,0 +1,94 @@
+"""The tickets API over HTTP on SQLite and PostgreSQL: the agent's whole round, roles, masking, errors."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Api
+
+
+def test_an_agent_opens_transfers_resolves_and_reopens_a_ticket_with_its_audit_trail(api: Api) -> None:
+    agent = api.headers(api.qimu.agent_key)
+    made = api.client.post(
+        "/api/v1/tickets",
+        json={"subject": "摇杆漂移，客户电话13800138000", "category": "质量", "fields": {"批次号": "B2026-11"}},
+        headers=agent,
+    )
+    assert made.status_code == 201, made.text
+    ticket = made.json()["ticket"]
+    assert ticket["queue"] == "质量" and ticket["routing_rule"] == "质量类工单"
+    assert "138****8000" in ticket["subject"] and "13800138000" not in made.text
+    assert ticket["sla"] == "running" and ticket["first_response_due_at"]
+    tid = ticket["id"]
+
+    listed = api.client.get("/api/v1/tickets?queue=质量&status=open", headers=agent).json()
+    assert [t["id"] for t in listed["tickets"]] == [tid]
+    assert {"queue": "质量", "open": 1, "late": 0} in listed["queues"]
+
+    changed = api.client.patch(f"/api/v1/tickets/{tid}", json={"assignee": "user:q", "priority": "high"}, headers=agent)
+    assert changed.json()["ticket"]["priority"] == "high"
+    moved = api.client.post(
+        f"/api/v1/tickets/{tid}/transfer", json={"to_queue": "财务", "reason": "退款"}, headers=agent
+    )
+    assert moved.json()["ticket"]["queue"] == "财务" and moved.json()["ticket"]["assignee"] is None
+    assert api.client.post(f"/api/v1/tickets/{tid}/resolve", json={"reason": "已退"}, headers=agent).status_code == 200
+    reopened = api.client.post(f"/api/v1/tickets/{tid}/reopen", json={"reason": "没收到"}, headers=agent)
+    assert reopened.json()["ticket"]["status"] == "open"
+    assert api.client.post(f"/api/v1/tickets/{tid}/reopen", json={}, headers=agent).status_code == 409
+
+    shown = api.client.get(f"/api/v1/tickets/{tid}", headers=agent).json()
+    actions = [h["action"] for h in shown["history"]]
+    assert actions == [
+        "created", "routed", "priority", "assigned", "transferred", "assigned", "status", "status",
+    ]  # fmt: skip
+    assert {c["metric"] for c in shown["sla"]} == {"first_response", "resolution"}
+    admin = api.client.get(f"/api/v1/tickets/{tid}", headers=api.headers(api.qimu.admin_key)).json()
+    assert "13800138000" in admin["ticket"]["subject"]
+
+
+def test_roles_workspaces_and_bad_input_get_clear_answers(api: Api) -> None:
+    agent = api.headers(api.qimu.agent_key)
+    tid = api.client.post("/api/v1/tickets", json={"subject": "发票抬头"}, headers=agent).json()["ticket"]["id"]
+    assert api.client.get("/api/v1/tickets", headers=api.headers(api.qimu.ingest_key)).status_code == 403
+    theirs = api.headers(api.other.admin_key)
+    assert api.client.get(f"/api/v1/tickets/{tid}", headers=theirs).status_code == 404
+    assert api.client.post(f"/api/v1/tickets/{tid}/resolve", json={}, headers=theirs).status_code == 404
+    assert api.client.get("/api/v1/tickets", headers=theirs).json()["tickets"] == []
+
+    bad = api.client.post("/api/v1/tickets", json={"subject": "x", "category": "火星"}, headers=agent)
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "category"
+    bad = api.client.post(
+        "/api/v1/tickets", json={"subject": "x", "category": "财务", "fields": {"退款金额": "十块"}}, headers=agent
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "退款金额"
+    assert (
+        api.client.post("/api/v1/tickets", json={"subject": "x", "customer_id": 999}, headers=agent).status_code == 404
+    )
+    no_reason = api.client.post(
+        f"/api/v1/tickets/{tid}/transfer", json={"to_queue": "物流", "reason": " "}, headers=agent
+    )
+    assert no_reason.status_code == 400
+
+    assert api.client.put("/api/v1/tickets/settings", json={}, headers=agent).status_code == 403
+    admin = api.headers(api.qimu.admin_key)
+    wrong = api.client.put(
+        "/api/v1/tickets/settings", json={"sla": {"name": "x", "targets": {"resolution_minutes": -5}}}, headers=admin
+    )
+    assert wrong.status_code == 400 and wrong.json()["error"]["field"] == "sla.targets.resolution_minutes"
+    hours = api.client.put("/api/v1/tickets/settings", json={"hours": {"mon-sun": "00:00-24:00"}}, headers=admin)
+    assert hours.status_code == 200 and hours.json()["hours"] == {"mon-sun": "00:00-24:00"}
+
+
+def test_reminder_report_parcel_feed_and_openapi(api: Api) -> None:
+    report = api.client.get("/api/v1/tickets/reminders", headers=api.headers(api.qimu.agent_key)).json()
+    assert report == {"sent": 0, "paid_after": 0, "conversion": 0.0}
+    feed = {
+        "parcels": [
+            {"order_id": "NOPE", "tracking_no": "SF1", "status": "returned", "last_update_at": "2026-11-20T10:00:00Z"}
+        ]
+    }
+    refused = api.client.post("/api/v1/parcels", json=feed, headers=api.headers(api.qimu.ingest_key))
+    assert refused.status_code == 400 and refused.json()["error"]["where"] == "parcels[0]"
+    paths = api.client.get("/openapi.json").json()["paths"]
+    for path in ("/api/v1/tickets", "/api/v1/tickets/{ticket_id}", "/api/v1/tickets/{ticket_id}/transfer",
+                 "/api/v1/tickets/{ticket_id}/resolve", "/api/v1/tickets/{ticket_id}/reopen",
+                 "/api/v1/tickets/reminders", "/api/v1/parcels"):  # fmt: skip
+        assert path in paths
