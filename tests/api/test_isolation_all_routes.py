@@ -27,6 +27,8 @@ def test_no_route_leaks_or_changes_another_workspaces_data(api: Api) -> None:
     before = api.client.get(f"/api/v1/customers/{cid}", headers=mine).json()
     stats_before = api.client.get("/api/v1/stats", headers=mine).json()
     merge_id = before["merges"][0]["id"]
+    ticket = {"subject": "王小明 13800138000", "customer_id": cid, "order_id": "ORDER-ISO-1"}  # ticket 1
+    assert api.client.post("/api/v1/tickets", json=ticket, headers=mine).status_code == 201
 
     theirs = api.headers(api.other.admin_key)
     checked = 0
