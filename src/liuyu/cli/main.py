@@ -10,9 +10,11 @@ from liuyu.cli import (
     demo,
     imports,
     nlp_knowledge,  # noqa: F401  (adds train-intent, train-match, ask to `nlp`)
+    service_quality,  # noqa: F401  (adds qa and report to `service`)
 )
 from liuyu.cli import eval as eval_cli
 from liuyu.cli import loyalty as loyalty_cli
+from liuyu.cli import messaging as messaging_cli
 from liuyu.cli import nlp as nlp_cli
 from liuyu.cli import segments as segments_cli
 from liuyu.cli import service as service_cli
@@ -37,6 +39,7 @@ app.add_typer(segments_cli.app, name="segments")
 app.add_typer(segments_cli.tags_app, name="tags")
 app.add_typer(segments_cli.traits_app, name="traits")
 app.add_typer(service_cli.app, name="service")
+app.add_typer(messaging_cli.app, name="messaging")
 
 
 @app.callback()
