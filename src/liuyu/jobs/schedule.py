@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from liuyu.jobs import loyalty, service_quality, tickets
+from liuyu.jobs import loyalty, outbox, service_quality, tickets
 
 
 @dataclass(frozen=True)
