@@ -29,4 +29,5 @@ SCHEDULE: list[Job] = [
     Job("loyalty-due", loyalty.EVERY_SECONDS, loyalty.run_due_everywhere),
     Job("ticket-escalations", 60, tickets.escalate_tickets),
     Job("order-followups", 300, tickets.send_followups),
+    Job("outbox", outbox.EVERY_SECONDS, outbox.deliver),
 ]
