@@ -18,6 +18,7 @@ from liuyu.cli import messaging as messaging_cli
 from liuyu.cli import nlp as nlp_cli
 from liuyu.cli import segments as segments_cli
 from liuyu.cli import service as service_cli
+from liuyu.cli import tickets as tickets_cli
 
 app = typer.Typer(help="liuyu: the customer micro-circulation platform.", no_args_is_help=True)
 app.command("init")(admin.init)
@@ -40,6 +41,7 @@ app.add_typer(segments_cli.tags_app, name="tags")
 app.add_typer(segments_cli.traits_app, name="traits")
 app.add_typer(service_cli.app, name="service")
 app.add_typer(messaging_cli.app, name="messaging")
+app.add_typer(tickets_cli.app, name="tickets")
 
 
 @app.callback()
