@@ -122,7 +122,7 @@ class _Outline:
         self.sections.append(([t for _, t in self.path], []))
 
     def paragraph(self, text: str) -> None:
-        if text.strip():
+        if any(ch.isalnum() for ch in text):  # lines of only rules and marks ("---", "#") say nothing
             self.sections[-1][1].append(text.strip())
 
 

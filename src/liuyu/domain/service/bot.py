@@ -94,14 +94,15 @@ def outcome(
     now: datetime,
 ) -> BotOutcome:
     """Contained = the bot answered, nobody handed off or flagged it, no person replied, the
-    conversation is resolved, and the customer did not write again within 48 h of the last answer.
-    A conversation whose last answer is younger than 48 h is undecided."""
+    conversation is resolved, and the customer did not write again within 48 h of any bot answer
+    (a reopen, even one the bot answered again). Younger than 48 h since the last answer: undecided."""
     if handed_off or human_replied:
         return BotOutcome("handed_off")
     if not answered_at:
         return BotOutcome("undecided")
     last = max(answered_at)
-    if flagged or any(last < at <= last + REOPEN_WINDOW for at in customer_messages):
+    reopened = any(a < at <= a + REOPEN_WINDOW for a in answered_at for at in customer_messages)
+    if flagged or reopened:
         return BotOutcome("came_back")
     if now - last < REOPEN_WINDOW:
         return BotOutcome("undecided")
