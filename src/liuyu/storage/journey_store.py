@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
 from liuyu.domain.engagement.journey import birthday_keys
 from liuyu.domain.engagement.segment import Node
@@ -84,9 +84,7 @@ class SqlJourneys:
         if self.journey_named(workspace_id, row["name"]) is not None:
             raise Conflict(f"a journey named {row['name']!r} exists already")
         cursor = self.newest_segment_change() if row["trigger_kind"] == "segment" else 0
-        result = self.conn.execute(
-            insert(journeys).values(workspace_id=workspace_id, segment_cursor=cursor, **row)
-        )
+        result = self.conn.execute(insert(journeys).values(workspace_id=workspace_id, segment_cursor=cursor, **row))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def update_journey(self, workspace_id: int, journey_id: int, changes: dict[str, Any]) -> None:
@@ -201,6 +199,10 @@ class SqlJourneys:
                 found.setdefault(int(cid), []).append((at, state in ("active", "holdout"), key))
         return found
 
+    def check_condition(self, workspace_id: int, tree: Node) -> None:
+        """Compile a condition without running it: unknown names raise InvalidInput."""
+        compile_segment(tree, workspace_id, datetime.now(UTC))
+
     def in_audience(self, workspace_id: int, tree: Node, customer_ids: Collection[int], now: datetime) -> set[int]:
         """Which of these customers match a segment-language condition now (live, set-wise)."""
         matched: set[int] = set()
@@ -280,7 +282,9 @@ class SqlJourneys:
     def finish_run(self, journey_id: int, occurrence: date, entered: int) -> None:
         r = journey_runs
         self.conn.execute(
-            update(r).where(r.c.journey_id == journey_id, r.c.occurrence == occurrence.isoformat()).values(entered=entered)
+            update(r)
+            .where(r.c.journey_id == journey_id, r.c.occurrence == occurrence.isoformat())
+            .values(entered=entered)
         )
 
     def date_matches(
@@ -324,7 +328,12 @@ class SqlJourneys:
         found: list[dict[str, Any]] = []
         for part in chunks(sorted(customer_ids), 5000):
             query = select(
-                en.c.id, en.c.journey_id, en.c.customer_id, en.c.state, en.c.entered_at, en.c.entered_seq,
+                en.c.id,
+                en.c.journey_id,
+                en.c.customer_id,
+                en.c.state,
+                en.c.entered_at,
+                en.c.entered_seq,
                 en.c.goal_deadline,
             ).where(
                 en.c.workspace_id == workspace_id,
@@ -390,8 +399,14 @@ class SqlJourneys:
         paused = select(journeys.c.id).where(journeys.c.status != "active")
         query = (
             select(
-                en.c.id, en.c.workspace_id, en.c.journey_id, en.c.version, en.c.customer_id, en.c.step_key,
-                en.c.waiting_until, en.c.next_run_at,
+                en.c.id,
+                en.c.workspace_id,
+                en.c.journey_id,
+                en.c.version,
+                en.c.customer_id,
+                en.c.step_key,
+                en.c.waiting_until,
+                en.c.next_run_at,
             )
             .where(en.c.next_run_at <= now, en.c.state == "active", en.c.journey_id.not_in(paused))
             .order_by(en.c.next_run_at)
@@ -461,7 +476,7 @@ class SqlJourneys:
             counts.setdefault(str(key), {})[str(outcome)] = int(n)
         return counts
 
-    def group_counts(self, workspace_id: int, journey_id: int) -> dict[str, dict[str, int]]:
+    def group_counts(self, workspace_id: int, journey_id: int) -> dict[str, dict[str, Any]]:
         """Per group (treatment, control): entered and converted, and enrollments by state."""
         query = (
             select(en.c.grp, en.c.state, func.count(), func.count(en.c.converted_at))
@@ -470,10 +485,10 @@ class SqlJourneys:
         )
         groups: dict[str, dict[str, int]] = {}
         for grp, state, n, converted in self.conn.execute(query):
-            g = groups.setdefault(str(grp), {"entered": 0, "converted": 0})
+            g = groups.setdefault(str(grp), {"entered": 0, "converted": 0, "states": {}})
             g["entered"] += int(n)
             g["converted"] += int(converted)
-            g[str(state)] = g.get(str(state), 0) + int(n)
+            g["states"][str(state)] = int(n)
         return groups
 
     def enrollments_of(self, workspace_id: int, customer_id: int) -> list[dict[str, Any]]:
