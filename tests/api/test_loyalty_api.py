@@ -188,3 +188,40 @@ def test_impossible_customer_ids_get_a_client_error_not_a_crash(api: Api) -> Non
     unknown = api.client.get("/api/v1/members/424242", headers=h)
     issue = api.client.post("/api/v1/coupons/issue", json={"template": "X", "customer_ids": [2**70]}, headers=h)
     assert (too_big.status_code, unknown.status_code, issue.status_code) == (422, 404, 422)
+
+
+def test_coupons_go_to_a_segment_once_and_a_rerun_only_reaches_newcomers(api: Api) -> None:  # noqa: F811
+    big = member_with_points(api)  # paid 800 on the mini-program
+    h = api.headers(operator_key(api))
+    body = {"template": "GOLD-30", "segment": "total_spent >= 500"}
+    first = api.client.post("/api/v1/coupons/issue-to-segment", json=body, headers=h)
+    again = api.client.post("/api/v1/coupons/issue-to-segment", json=body, headers=h)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert [c["customer_id"] for c in first.json()["coupons"]] == [big]
+    assert (again.json()["issued"], again.json()["already_held"]) == (0, 1)
+    with SqlUnitOfWork(api.engine) as uow:  # type: ignore[arg-type]
+        ingest_events(
+            uow.ingest,
+            api.qimu.id,
+            [paid_order("MP-2", "+8613900000002", "900.00", datetime.now(UTC) - timedelta(hours=1))],
+            projections=uow.projections(),
+        )
+        uow.commit()
+    third = api.client.post("/api/v1/coupons/issue-to-segment", json=body, headers=h).json()
+    assert (third["matched"], third["issued"], third["already_held"]) == (2, 1, 1)
+    assert third["coupons"][0]["customer_id"] != big and third["batch"] == first.json()["batch"]
+    new_round = api.client.post("/api/v1/coupons/issue-to-segment", json={**body, "run_key": "2026-12"}, headers=h)
+    assert new_round.json()["issued"] == 2
+
+
+def test_issuing_to_a_bad_segment_or_template_says_what_is_wrong(api: Api) -> None:  # noqa: F811
+    member_with_points(api)
+    h = api.headers(operator_key(api))
+    bad_expression = api.client.post(
+        "/api/v1/coupons/issue-to-segment", json={"template": "GOLD-30", "segment": "total_spent >>= 1"}, headers=h
+    )
+    no_template = api.client.post(
+        "/api/v1/coupons/issue-to-segment", json={"template": "NOPE", "segment": "total_spent >= 1"}, headers=h
+    )
+    assert (bad_expression.status_code, no_template.status_code) == (400, 404)
+    assert "GOLD-30" in no_template.text

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from liuyu.cli.main import app
 from liuyu.config import get_settings
 from liuyu.services import accounts
+from liuyu.services.engagement import read_expression, save_segment
 from liuyu.services.ingest import ingest_events
 from liuyu.storage.uow import SqlUnitOfWork
 from tests.api.test_loyalty_api import PROGRAM, paid_order
@@ -88,3 +89,17 @@ def test_a_bad_program_file_names_the_field(member: int, tmp_path: Path) -> None
     bad.write_text(PROGRAM.replace("points_per_yuan: 1", "points_per_yuan: -1"), encoding="utf-8")
     result = run("members", "program", "set", str(bad))
     assert result.exit_code == 1 and "rules.0.points_per_yuan" in result.output
+
+
+def test_coupons_are_issued_to_a_saved_segment_once_per_run_key(member: int, engine: Engine) -> None:
+    with SqlUnitOfWork(engine) as uow:
+        ws = uow.accounts.workspace_by_slug("heiwushi")["id"]
+        save_segment(uow, ws, name="大客户", tree=read_expression("total_spent >= 500"), actor="cli")
+        uow.commit()
+    first = run("coupons", "issue", "GOLD-30", "--segment", "大客户")
+    again = run("coupons", "issue", "GOLD-30", "--segment", "大客户", "--json")
+    assert first.exit_code == 0 and "1 coupons issued" in first.output, first.output
+    assert (json.loads(again.output)["issued"], json.loads(again.output)["already_held"]) == (0, 1)
+    assert [c["template"] for c in card(member)["coupons"]] == ["GOLD-30"]
+    neither = run("coupons", "issue", "GOLD-30")
+    assert neither.exit_code == 1 and "--segment" in neither.output

@@ -212,25 +212,38 @@ def templates(workspace: str | None = WorkspaceOption, as_json: bool = typer.Opt
 @friendly_errors
 def issue(
     template: str,
-    customer_ids: list[int] = typer.Argument(..., help="One customer id or several"),
+    customer_ids: list[int] = typer.Argument(None, help="One customer id or several (or use --segment)"),
+    segment: str = typer.Option(None, help="A saved segment's name or a segment expression: everyone it holds now"),
+    run_key: str = typer.Option(None, help="With --segment: the run's idempotency key (default: the segment)"),
     batch: str = typer.Option(None, help="Batch name (codes are numbered within it)"),
     workspace: str | None = WorkspaceOption,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Issue one unique coupon per customer."""
+    """Issue one unique coupon per customer, to a list or to a segment's result (again: newcomers only)."""
+    if bool(customer_ids) == bool(segment):
+        raise InvalidInput("give customer ids or --segment, not both and not neither", field="segment")
     c = container()
     ws = resolve_workspace(c, workspace)
     now = _now()
     with SqlUnitOfWork(c.engine) as uow:
-        made = loyalty.issue_coupons(
-            uow, ws, template, customer_ids, at=now, batch=batch or f"{template}-{now:%Y%m%d%H%M%S}"
-        )
+        if segment:
+            result = loyalty.issue_to_segment(uow, ws, template, segment, at=now, run_key=run_key)
+            made = result["coupons"]
+        else:
+            made = loyalty.issue_coupons(
+                uow, ws, template, customer_ids, at=now, batch=batch or f"{template}-{now:%Y%m%d%H%M%S}"
+            )
         uow.commit()
     if as_json:
-        print_json(made)
+        print_json(result if segment else made)
         return
     for coupon in made:
         console.print(f"{coupon['code']}  customer {coupon['customer_id']}  until {coupon['expires_at']}")
+    if segment:
+        console.print(
+            f"Segment {result['segment']}: {result['matched']} customers, {result['issued']} coupons issued, "
+            f"{result['already_held']} already held one (batch {result['batch']})."
+        )
 
 
 @coupons_app.command("redeem")

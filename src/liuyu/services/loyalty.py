@@ -14,6 +14,7 @@ which things happened live. Ledger entries, lots and tiers are what ``LoyaltyBoo
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from liuyu.domain.engagement.segment import to_text
 from liuyu.domain.errors import Conflict, InvalidInput, LiuyuError, NotFound
 from liuyu.domain.eventlog import Event
 from liuyu.domain.loyalty import (
@@ -47,6 +49,7 @@ from liuyu.domain.loyalty.coupon import Cart, CartLine
 from liuyu.domain.loyalty.facts import order_paid_from
 from liuyu.domain.loyalty.member import Consents, Member
 from liuyu.domain.loyalty.rules import PaidLine, bonus_rule
+from liuyu.services import engagement
 
 DEFAULT_PROGRAM: dict[str, Any] = {
     "code": "MEMBERS",
@@ -69,6 +72,8 @@ DEFAULT_PROGRAM: dict[str, Any] = {
     "rules": [{"id": "base", "kind": "base_rate", "points_per_yuan": 1, "effective_from": "2000-01-01T00:00:00+08:00"}],
 }
 """The program a workspace runs until an admin sets its own: 1 point per yuan, three tiers."""
+
+MAX_BATCH = 64  # the coupon table's batch column
 
 # Facts of one position replay in this rank: a merge found on an event before that event's orders.
 RANK = {"merged": 0, "event": 1, "kept": 2}
@@ -524,7 +529,7 @@ def issue_coupons(
     if not customer_ids:
         raise InvalidInput("name at least one customer to issue coupons to", field="customer_ids")
     program = uow.loyalty.program(workspace_id)
-    template = program.template(template_code)
+    template = _template(program, template_code)
     for customer in customer_ids:
         if uow.replay.customer(workspace_id, customer) is None:
             raise NotFound(f"no customer {customer}")
@@ -535,6 +540,53 @@ def issue_coupons(
     )
     uow.loyalty.add_coupons(workspace_id, made)
     return [_coupon_dict(c) for c in made]
+
+
+def issue_to_segment(
+    uow: Any, workspace_id: int, template_code: str, segment: str, *, at: datetime, run_key: str | None = None
+) -> dict[str, Any]:
+    """One coupon per customer in a segment's result now: a saved segment by name, or an expression.
+
+    Idempotent per (template, run key): the batch is named after both, and customers who hold a
+    coupon of that batch already are skipped, so running it again issues only to newcomers. The run
+    key defaults to the segment's name (or a fingerprint of the expression); give another one
+    (``2026-12``) for a new round.
+    """
+    program = uow.loyalty.program(workspace_id)
+    template = _template(program, template_code)
+    text = segment.strip()
+    if not text:
+        raise InvalidInput("name a saved segment or give a segment expression", field="segment")
+    saved = next((s for s in uow.engagement.segments(workspace_id) if s["name"] == text), None)
+    if saved is not None:
+        refreshed = engagement.refresh_segment(uow, workspace_id, saved["id"], now=at)
+        ids = list(uow.engagement.member_ids(workspace_id, saved["id"]))
+        label = refreshed["name"]
+    else:
+        tree = engagement.read_expression(text=text)
+        ids = uow.loyalty.segment_ids(workspace_id, tree, at)
+        label = "expr-" + hashlib.sha256(to_text(tree).encode()).hexdigest()[:12]
+    key = (run_key or label).strip()
+    if not key:
+        raise InvalidInput("a run key cannot be empty", field="run_key")
+    batch = f"{template.code}@{key}"
+    if len(batch) > MAX_BATCH:
+        batch = f"{template.code[:30]}@{hashlib.sha256(key.encode()).hexdigest()[:24]}"
+    uow.ingest.lock_workspace(workspace_id)
+    holding = uow.loyalty.customers_in_batch(workspace_id, batch)
+    new = [c for c in ids if c not in holding]
+    start = uow.loyalty.coupons_in_batch(workspace_id, batch)
+    made = coupon_rules.issue(template, new, at, batch=batch, secret=uow.loyalty.secret(workspace_id), start=start)
+    uow.loyalty.add_coupons(workspace_id, made)
+    return {
+        "template": template.code,
+        "segment": label,
+        "batch": batch,
+        "matched": len(ids),
+        "issued": len(made),
+        "already_held": len(ids) - len(new),
+        "coupons": [_coupon_dict(c) for c in made],
+    }
 
 
 def redeem_coupon(
@@ -554,7 +606,7 @@ def redeem_coupon(
     found = uow.loyalty.coupon(workspace_id, code.strip().upper())
     if found is None:
         raise NotFound(f"no coupon {code}")
-    template = program.template(found.template)
+    template = _template(program, found.template)
     cart = Cart(channel, tuple(CartLine(amount, category) for amount, category in lines), shipping)
     used, amount = coupon_rules.redeem(
         found, template, program, customer_id=customer_id, cart=cart, order_id=order_id, at=at
@@ -593,6 +645,14 @@ def return_refunded_coupons(store: Any, workspace_id: int, records: Iterable[Fac
         if back is not coupon and store.put_back(workspace_id, back, coupon.order_id):
             returned += 1
     return returned
+
+
+def _template(program: Program, code: str) -> Any:
+    try:
+        return program.template(code)
+    except KeyError:
+        known = ", ".join(t.code for t in program.coupon_templates) or "none yet"
+        raise NotFound(f"no coupon template {code!r} in the program (templates: {known})") from None
 
 
 def _coupon_dict(coupon: Any) -> dict[str, Any]:

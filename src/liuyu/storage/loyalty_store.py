@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
+from liuyu.domain.engagement.segment import Node
 from liuyu.domain.eventlog import Event
 from liuyu.domain.loyalty import LoyaltyBook, Program, load_program
 from liuyu.domain.loyalty.account import MemberAccount
@@ -38,6 +39,7 @@ from liuyu.storage import loyalty_tables as lt
 from liuyu.storage import tables as t
 from liuyu.storage.codec import event_from_row
 from liuyu.storage.ingest_store import chunks
+from liuyu.storage.segments import compile_segment
 
 MEMBER_PREFIX = "8"
 REBUILD_MARKER = "rebuild:pending"
@@ -111,6 +113,16 @@ class SqlLoyalty:
         return self.conn.execute(
             select(func.count()).where(c.workspace_id == workspace_id, c.batch == batch)
         ).scalar_one()
+
+    def customers_in_batch(self, workspace_id: int, batch: str) -> set[int]:
+        """Who holds a coupon of this batch already (so issuing to a segment again skips them)."""
+        c = lt.loyalty_coupons.c
+        rows = self.conn.execute(select(c.customer_id).where(c.workspace_id == workspace_id, c.batch == batch))
+        return set(rows.scalars())
+
+    def segment_ids(self, workspace_id: int, tree: Node, now: datetime) -> list[int]:
+        """The live customers a segment expression matches now, in id order."""
+        return list(self.conn.execute(compile_segment(tree, workspace_id, now).order_by(t.customers.c.id)).scalars())
 
     def coupon(self, workspace_id: int, code: str) -> Coupon | None:
         c = lt.loyalty_coupons.c

@@ -56,6 +56,16 @@ class IssueIn(BaseModel):
     batch: str | None = Field(default=None, max_length=64)
 
 
+class SegmentIssueIn(BaseModel):
+    template: str = Field(min_length=1, max_length=64)
+    segment: str = Field(min_length=1, max_length=5000, description="A saved segment's name, or a segment expression")
+    run_key: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Idempotency key of the run (default: the segment); the same key again issues to newcomers only",
+    )
+
+
 class CartLineIn(BaseModel):
     amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
     category: str | None = Field(default=None, max_length=100)
@@ -233,6 +243,17 @@ def issue_coupons(body: IssueIn, container: ContainerDep, principal: CurrentRead
         )
         uow.commit()
     return {"coupons": made}
+
+
+@router.post("/coupons/issue-to-segment", summary="Issue a template's coupons to everyone a segment holds now")
+def issue_to_segment(body: SegmentIssueIn, container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
+    principal.require(*ACT)
+    with SqlUnitOfWork(container.engine) as uow:
+        result = loyalty.issue_to_segment(
+            uow, principal.workspace_id, body.template, body.segment, at=_now(), run_key=body.run_key
+        )
+        uow.commit()
+    return result
 
 
 @router.post("/coupons/{code}/redeem", summary="Redeem a coupon on an order, exactly once")
