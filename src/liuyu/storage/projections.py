@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from liuyu.services.ports import Projection
 from liuyu.storage.engagement_store import SegmentMembership
 from liuyu.storage.journey_store import JourneyTriggers
+from liuyu.storage.journey_store import JourneyTriggers
 from liuyu.storage.loyalty_store import LoyaltyProjection
 from liuyu.storage.service_store import ConversationCustomers
 from liuyu.storage.tag_projection import EventTags
