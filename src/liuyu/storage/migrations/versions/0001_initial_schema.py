@@ -364,6 +364,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('loyalty_coupons', schema=None) as batch_op:
         batch_op.create_index('ix_loyalty_coupons_customer', ['workspace_id', 'customer_id'], unique=False)
+        batch_op.create_index('ix_loyalty_coupons_order', ['workspace_id', 'order_id'], unique=False)
 
     op.create_table('loyalty_entries',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -1217,6 +1218,7 @@ def downgrade() -> None:
 
     op.drop_table('loyalty_entries')
     with op.batch_alter_table('loyalty_coupons', schema=None) as batch_op:
+        batch_op.drop_index('ix_loyalty_coupons_order')
         batch_op.drop_index('ix_loyalty_coupons_customer')
 
     op.drop_table('loyalty_coupons')
