@@ -31,6 +31,13 @@ class SqlAccounts:
         row = self.conn.execute(select(t.workspaces).where(t.workspaces.c.id == workspace_id)).mappings().first()
         return dict(row) if row else None
 
+    def set_setting(self, workspace_id: int, key: str, value: Any) -> None:
+        """Replace one top-level key of the workspace's settings (locks the row so writers do not race)."""
+        w = t.workspaces
+        query = select(w.c.settings).where(w.c.id == workspace_id)
+        current = self.conn.execute(query.with_for_update()).scalar_one()
+        self.conn.execute(update(w).where(w.c.id == workspace_id).values(settings={**(current or {}), key: value}))
+
     def workspaces(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.conn.execute(select(t.workspaces).order_by(t.workspaces.c.id)).mappings()]
 

@@ -15,10 +15,12 @@ from liuyu.storage.engagement_store import SegmentMembership
 from liuyu.storage.journey_store import JourneyTriggers
 from liuyu.storage.loyalty_store import LoyaltyProjection
 from liuyu.storage.service_store import ConversationCustomers
+from liuyu.storage.tag_projection import EventTags
 
 PROJECTIONS: list[Callable[[Connection], Projection]] = [
     LoyaltyProjection,
     ConversationCustomers,
+    EventTags,  # before segment membership, so tag(...) clauses see this batch's tags
     SegmentMembership,
     JourneyTriggers,
 ]

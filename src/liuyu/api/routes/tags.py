@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from liuyu.api.deps import ContainerDep, CurrentReader
 from liuyu.domain.errors import NotFound
-from liuyu.services import engagement
+from liuyu.services import engagement, text_tags
 from liuyu.storage.uow import SqlUnitOfWork
 
 router = APIRouter(prefix="/api/v1", tags=["tags"])
@@ -26,6 +26,33 @@ class TagIn(BaseModel):
 def counts(container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
     with SqlUnitOfWork(container.engine) as uow:
         return {"tags": uow.engagement.tag_counts(principal.workspace_id)}
+
+
+@router.get("/tags/rules", summary="The rules that tag customers from their events and what they write")
+def rules(container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
+    with SqlUnitOfWork(container.engine) as uow:
+        return {"rules": text_tags.get_rules(uow, principal.workspace_id)}
+
+
+class RulesIn(BaseModel):
+    rules: list[dict[str, Any]] = Field(
+        description="e.g. [{'tag': '王者荣耀玩家', 'from': 'text', 'words': ['王者', '上分']}, "
+        "{'tag': '包装差评', 'aspect': 'packaging', 'sentiment': 'negative'}, {'tag': '公众号粉丝', 'from': 'event', "
+        "'events': ['followed']}]",
+        max_length=200,
+    )
+
+
+@router.put(
+    "/tags/rules", summary="Replace the tag rules (new events follow them; `liuyu rebuild` applies them to the past)"
+)
+def set_rules(body: RulesIn, container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
+    principal.require("admin", "operator")
+    checked = text_tags.parse_tag_rules(body.rules)
+    with SqlUnitOfWork(container.engine) as uow:
+        text_tags.set_rules(uow, principal.workspace_id, checked, actor=principal.actor)
+        uow.commit()
+        return {"rules": text_tags.get_rules(uow, principal.workspace_id)}
 
 
 @router.get("/customers/{customer_id}/tags", summary="A customer's tags with source, reason and time")
