@@ -3,7 +3,9 @@
 The domain (``domain/service/followup.py``) decides what one order needs now; this module finds
 the orders worth asking about, records each follow-up *before* doing it (a unique row per order
 and kind, so overlapping runs and re-runs never send twice), sends customer messages through the
-inbox's reply outbox on the customer's latest conversation, and opens logistics tickets.
+inbox's reply outbox on the customer's latest conversation (or, with no conversation, as an SMS
+through ``messaging.request_send`` when the workspace has a ``followup_<kind>`` template), and
+opens logistics tickets.
 Messages held for quiet hours are simply not due yet: a later run sends them.
 """
 
@@ -20,6 +22,7 @@ from liuyu.domain.orders import Order
 from liuyu.domain.service.calendar import require_aware
 from liuyu.domain.service.followup import FollowupAction, Parcel, decide, reminder_report
 from liuyu.services import inbox
+from liuyu.services.messaging import SendRequest, request_send
 from liuyu.services.tickets import TicketUnitOfWork, load_settings, open_ticket
 
 ACTOR = "followup"
@@ -104,13 +107,43 @@ def _carry_out(
         return "opened"
     conversation = None if customer is None else uow.tickets.latest_conversation(workspace_id, customer)
     if conversation is None:
-        uow.tickets.finish_followup(followup_id, {"outcome": "no_channel"})
-        return "no_channel"
+        return _by_messaging(uow, workspace_id, row, action, followup_id, now)
     problem = PROBLEMS.get(str(row.get("parcel_status")), PROBLEMS["in_transit"])
     text = TEXTS[action.kind].format(order_id=row["order_id"], problem=problem)
     message_id = _send(uow, workspace_id, conversation["id"], text, f"followup-{followup_id}", now)
     values = {"outcome": "sent", "conversation_id": conversation["id"], "message_id": message_id}
     uow.tickets.finish_followup(followup_id, values)
+    return "sent"
+
+
+def _by_messaging(
+    uow: TicketUnitOfWork,
+    workspace_id: int,
+    row: Mapping[str, Any],
+    action: FollowupAction,
+    followup_id: int,
+    now: datetime,
+) -> str:
+    """No conversation to answer in: an SMS through ``messaging.request_send`` (its guardrails decide),
+    when the workspace has an SMS template named ``followup_<kind>``; else recorded as no channel."""
+    decision = None
+    if row["customer_id"] is not None:
+        request = SendRequest(
+            workspace_id=workspace_id,
+            customer_id=row["customer_id"],
+            channel="sms",
+            template=f"followup_{action.kind}",
+            variables={"order_id": row["order_id"]},
+            purpose="transactional",
+            source=f"followup:{action.kind}:{row['order_id']}",
+            idempotency_key=f"followup-{followup_id}",
+        )
+        decision = request_send(uow, request, now=now)
+    if decision is None or not decision.queued:
+        reason = action.reason if decision is None else f"{action.reason}; sms: {decision.reason}"
+        uow.tickets.finish_followup(followup_id, {"outcome": "no_channel", "reason": reason})
+        return "no_channel"
+    uow.tickets.finish_followup(followup_id, {"outcome": "sent"})
     return "sent"
 
 
