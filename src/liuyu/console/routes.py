@@ -60,10 +60,12 @@ def mount_area_pages(app: FastAPI) -> None:
     from liuyu.console import loyalty_routes  # here: area pages import render and friends from this module
     from liuyu.console.engagement_routes import mount as mount_engagement
     from liuyu.console.service_routes import mount as mount_service
+    from liuyu.console.ticket_routes import mount as mount_tickets
 
     loyalty_routes.mount(app)
     mount_engagement(app)
     mount_service(app)
+    mount_tickets(app)
 
 
 def _principal(request: Request) -> Principal | None:
