@@ -90,7 +90,7 @@ def public(row: dict[str, Any], principal: Principal, now: datetime) -> dict[str
     return shown
 
 
-def _history(line: dict[str, Any], principal: Principal) -> dict[str, Any]:
+def public_line(line: dict[str, Any], principal: Principal) -> dict[str, Any]:
     if principal.sees_pii:
         return line
     return {**line, **{k: mask_text(line[k]) for k in ("old", "new", "reason")}}
@@ -208,7 +208,7 @@ def show_ticket(ticket_id: int, container: ContainerDep, principal: CurrentReade
     return {
         "ticket": public(view["ticket"], principal, now),
         "sla": view["sla"],
-        "history": [_history(h, principal) for h in view["history"]],
+        "history": [public_line(h, principal) for h in view["history"]],
     }
 
 
