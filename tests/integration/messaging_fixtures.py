@@ -74,7 +74,7 @@ class Shop:
             return list(messaging_setup.decisions_of(uow, self.ws, customer)["sends"])
 
 
-def _person(key: str, **ids: str) -> Event:
+def person(key: str, **ids: str) -> Event:
     identifiers = tuple(i for kind, value in ids.items() if (i := make_identifier(kind, value)))
     return Event(source="crm", external_id=key, type="identify", occurred_at=T0, identifiers=identifiers)
 
@@ -86,8 +86,8 @@ def open_shop(engine: Engine, *, sms_url: str = "http://127.0.0.1:9/sms", smtp_p
             uow.ingest,
             ws,
             [
-                _person("alice", phone="13800000001", email="alice@example.com", wechat_openid="oAlice"),
-                _person("bob", phone="13900000002"),
+                person("alice", phone="13800000001", email="alice@example.com", wechat_openid="oAlice"),
+                person("bob", phone="13900000002"),
             ],
             now=T0,
         )

@@ -14,6 +14,7 @@ from liuyu.api.routes import conversations as conversation_routes
 from liuyu.api.routes import customers, events, suggestions
 from liuyu.api.routes import knowledge as knowledge_routes
 from liuyu.api.routes import loyalty as loyalty_routes
+from liuyu.api.routes import messaging as messaging_routes
 from liuyu.api.routes import segments as segment_routes
 from liuyu.api.routes import service_quality as service_quality_routes
 from liuyu.api.routes import tags as tag_routes
@@ -65,6 +66,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(value_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(conversation_routes.router)
+    app.include_router(messaging_routes.router)
     app.include_router(knowledge_routes.router)
     app.include_router(service_quality_routes.router)
     app.include_router(ticket_routes.router)
