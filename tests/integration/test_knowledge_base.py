@@ -15,6 +15,7 @@ from liuyu.storage.uow import SqlUnitOfWork
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
+NOTES = "第一段：发票在订单详情里申请。\n\n第二段：电子发票当天开出。"
 RETURNS_MD = """# 售后政策
 
 ## 七天无理由退货
