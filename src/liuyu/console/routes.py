@@ -59,6 +59,7 @@ def mount_area_pages(app: FastAPI) -> None:
     """Each area's console pages (console/<area>_routes.py); one call a line."""
     from liuyu.console import loyalty_routes  # here: area pages import render and friends from this module
     from liuyu.console.engagement_routes import mount as mount_engagement
+    from liuyu.console.service_reports_routes import mount as mount_service_reports
     from liuyu.console.service_routes import mount as mount_service
     from liuyu.console.ticket_routes import mount as mount_tickets
 
@@ -66,6 +67,7 @@ def mount_area_pages(app: FastAPI) -> None:
     mount_engagement(app)
     mount_service(app)
     mount_tickets(app)
+    mount_service_reports(app)
 
 
 def _principal(request: Request) -> Principal | None:
