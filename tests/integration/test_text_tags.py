@@ -121,3 +121,17 @@ def test_bad_rules_are_refused_with_the_path_of_the_bad_field_and_the_old_rules_
     assert [r["tag"] for r in kept] == ["王者荣耀玩家", "公众号粉丝"]
     with pytest.raises(InvalidInput, match=r"tag_rules\[0\]"):
         parse_tag_rules([{"tag": "空", "from": "text"}])  # a text rule needs words or a reading
+
+
+@pytest.mark.slow
+def test_a_review_complaining_about_packaging_tags_by_aspect_and_a_happy_one_does_not(api: Api) -> None:  # noqa: F811
+    rule = {"tag": "包装差评", "events": ["review_posted"], "aspect": "packaging", "sentiment": "negative"}
+    _set_rules(api, [rule])
+    _send(
+        api,
+        post(1, "u-1", "包装太烂了，盒子都压坏了", kind="review_posted"),
+        post(2, "u-2", "包装很精美，送人有面子", kind="review_posted"),
+    )
+    tags = _tags(api)
+    assert tags[("u-1", "包装差评")] == ("text", "review_posted: packaging negative")
+    assert ("u-2", "包装差评") not in tags

@@ -11,7 +11,7 @@ import typer
 
 from liuyu.cli.common import WorkspaceOption, console, container, friendly_errors, print_json, resolve_workspace
 from liuyu.domain.engagement.segment import Node, SegmentSyntaxError, from_json
-from liuyu.services import engagement
+from liuyu.services import engagement, text_tags, value
 from liuyu.storage import segments as sql_segments
 from liuyu.storage.uow import SqlUnitOfWork
 
@@ -207,6 +207,84 @@ def list_tags(
             console.print(
                 f"{row['tag']:<20} {row['source']:<7} {row['at']:%Y-%m-%d %H:%M}  {row['reason']}", markup=False
             )
+
+
+@tags_app.command("rules")
+@friendly_errors
+def tag_rules(
+    file: Path | None = typer.Argument(
+        None, help="A YAML file of rules to set; shows the current rules when left out."
+    ),
+    workspace: str | None = WorkspaceOption,
+    actor: str = typer.Option("cli", help="Who sets them (for the audit log)."),
+) -> None:
+    """Show or replace the rules that tag customers from their events and what they write."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        if file is not None:
+            text_tags.set_rules(uow, ws, text_tags.read_rules(file.read_text(encoding="utf-8")), actor=actor)
+            uow.commit()
+            console.print("Rules set: they apply to new events; `liuyu rebuild` applies them to the past.")
+        print_json(text_tags.get_rules(uow, ws))
+
+
+@app.command("value")
+@friendly_errors
+def value_view(
+    by: str = typer.Option("channel", help="channel, category or month"),
+    top: float = typer.Option(0.2, help="The best share of buyers that makes the core."),
+    workspace: str | None = WorkspaceOption,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The 20/80 view: revenue share of the best buyers, within each channel, category or month, and per segment."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        view = value.value_view(uow, ws, top=top)
+    if by not in view["by"]:
+        raise typer.BadParameter(f"--by is one of {', '.join(view['by'])}")
+    if as_json:
+        print_json(view)
+        return
+    overall = view["overall"]
+    console.print(
+        f"{overall['customers']:,} buyers, revenue {overall['revenue']}; the best {top:.0%} bring "
+        f"{overall['top_revenue_share']:.1%}",
+        markup=False,
+    )
+    for row in view["by"][by]:
+        console.print(
+            f"{row[by]:<16} {row['revenue']:>14} {row['revenue_share']:>7.1%} of revenue, "
+            f"best {top:.0%} bring {row['top_revenue_share']:.1%}",
+            markup=False,
+        )
+    for s in view["segments"]:
+        console.print(
+            f"segment {s['name']:<16} {s['revenue_share']:>7.1%} of revenue, {s['core_share']:.1%} of the core, "
+            f"{s['tail_share']:.1%} of the tail",
+            markup=False,
+        )
+
+
+@app.command("cohorts")
+@friendly_errors
+def cohorts(
+    horizon: int = typer.Option(12, help="Months after the first purchase to follow."),
+    workspace: str | None = WorkspaceOption,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Monthly cohorts by first purchase and the share of each buying again 1..N months later."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        view = value.cohort_view(uow, ws, horizon=horizon)
+    if as_json:
+        print_json(view)
+        return
+    for row in view["cohorts"]:
+        curve = " ".join(f"{v:4.0%}" for v in row["retained"])
+        console.print(f"{row['month']} {row['customers']:>8,}  {curve}", markup=False)
 
 
 traits_app = typer.Typer(
