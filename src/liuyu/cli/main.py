@@ -13,12 +13,14 @@ from liuyu.cli import (
     service_quality,  # noqa: F401  (adds qa and report to `service`)
 )
 from liuyu.cli import eval as eval_cli
+from liuyu.cli import journeys as journeys_cli
 from liuyu.cli import loyalty as loyalty_cli
 from liuyu.cli import messaging as messaging_cli
 from liuyu.cli import nlp as nlp_cli
 from liuyu.cli import segments as segments_cli
 from liuyu.cli import service as service_cli
 from liuyu.cli import tickets as tickets_cli
+from liuyu.cli import worker as worker_cli
 
 app = typer.Typer(help="liuyu: the customer micro-circulation platform.", no_args_is_help=True)
 app.command("init")(admin.init)
@@ -27,6 +29,7 @@ app.command("rebuild")(admin.rebuild)
 app.command("serve")(admin.serve)
 app.command("import")(imports.import_file)
 app.command("demo")(demo.demo)
+app.command("worker")(worker_cli.worker)
 app.add_typer(admin.workspace_app, name="workspace")
 app.add_typer(admin.keys_app, name="keys")
 app.add_typer(admin.users_app, name="users")
@@ -37,6 +40,7 @@ app.add_typer(loyalty_cli.coupons_app, name="coupons")
 app.add_typer(eval_cli.register(), name="eval")
 app.add_typer(nlp_cli.app, name="nlp")
 app.add_typer(segments_cli.app, name="segments")
+app.add_typer(journeys_cli.app, name="journeys")
 app.add_typer(segments_cli.tags_app, name="tags")
 app.add_typer(segments_cli.traits_app, name="traits")
 app.add_typer(service_cli.app, name="service")
