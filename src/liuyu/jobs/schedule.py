@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from liuyu.jobs import loyalty, outbox, service_quality, tickets
+from liuyu.jobs import journeys, loyalty, outbox, service_quality, tickets
 
 
 @dataclass(frozen=True)
@@ -29,5 +29,7 @@ SCHEDULE: list[Job] = [
     Job("loyalty-due", loyalty.EVERY_SECONDS, loyalty.run_due_everywhere),
     Job("ticket-escalations", 60, tickets.escalate_tickets),
     Job("order-followups", 300, tickets.send_followups),
+    Job("journey-steps", journeys.STEPS_EVERY_SECONDS, journeys.run_steps),
+    Job("journey-triggers", journeys.TRIGGERS_EVERY_SECONDS, journeys.run_triggers),
     Job("outbox", outbox.EVERY_SECONDS, outbox.deliver),
 ]
