@@ -29,6 +29,16 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _jsonable_map(value: Any) -> dict[str, Any]:
+    """Most traits and properties are flat strings and numbers: those are taken as they are."""
+    if all(type(k) is str and type(v) in _PLAIN for k, v in value.items()):
+        return dict(value)
+    return _jsonable(dict(value))  # type: ignore[no-any-return]
+
+
 def order_to_dict(order: Order) -> dict[str, Any]:
     data: dict[str, Any] = {
         "platform": order.platform,
@@ -94,8 +104,8 @@ def order_from_dict(data: dict[str, Any]) -> Order:
 def event_to_payload(event: Event) -> dict[str, Any]:
     return {
         "identifiers": [[i.kind, i.value, i.masked, i.verified] for i in event.identifiers],
-        "traits": _jsonable(dict(event.traits)),
-        "properties": _jsonable(dict(event.properties)),
+        "traits": _jsonable_map(event.traits),
+        "properties": _jsonable_map(event.properties),
         "order": None if event.order is None else order_to_dict(event.order),
     }
 
