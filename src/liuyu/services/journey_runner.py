@@ -344,7 +344,7 @@ def _guarded(
     return results
 
 
-def queue(uow: Any, now: datetime) -> dict[str, Any]:
+def queue(uow: Any, now: datetime, *, workspace_id: int | None = None) -> dict[str, Any]:
     """Queue depth and lag: how many steps are due and how late the oldest is, in seconds."""
-    depth, oldest = uow.journeys.due_count(now)
+    depth, oldest = uow.journeys.due_count(now, workspace_id)
     return {"due": depth, "lag_seconds": 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())}

@@ -508,9 +508,11 @@ class SqlJourneys:
         )
         return [dict(row) for row in self.conn.execute(query).mappings()]
 
-    def due_count(self, now: datetime) -> tuple[int, datetime | None]:
-        """Queue depth and the oldest due time: what the worker has yet to do."""
+    def due_count(self, now: datetime, workspace_id: int | None = None) -> tuple[int, datetime | None]:
+        """Queue depth and the oldest due time: what the worker has yet to do (of one workspace, or all)."""
         query = select(func.count(), func.min(en.c.next_run_at)).where(en.c.state == "active", en.c.next_run_at <= now)
+        if workspace_id is not None:
+            query = query.where(en.c.workspace_id == workspace_id)
         n, oldest = self.conn.execute(query).one()
         return int(n), oldest
 
