@@ -12,6 +12,7 @@ from liuyu.api import log_masking
 from liuyu.api.openapi import add_ingestion_bodies
 from liuyu.api.routes import conversations as conversation_routes
 from liuyu.api.routes import customers, events, suggestions
+from liuyu.api.routes import journeys as journey_routes
 from liuyu.api.routes import knowledge as knowledge_routes
 from liuyu.api.routes import loyalty as loyalty_routes
 from liuyu.api.routes import messaging as messaging_routes
@@ -62,6 +63,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(suggestions.router)
     app.include_router(loyalty_routes.router)
     app.include_router(segment_routes.router)
+    app.include_router(journey_routes.router)
     app.include_router(tag_routes.router)
     app.include_router(value_routes.router)
     app.include_router(webhook_routes.router)
