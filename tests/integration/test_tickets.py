@@ -235,3 +235,20 @@ def test_one_workspace_never_reads_or_changes_anothers_tickets(engine: Engine, w
     with pytest.raises(NotFound):
         run(engine, tickets.open_ticket, other, customer_id=None, subject="x", conversation_id=cid,
             source="api", actor="x", now=T0)  # fmt: skip
+
+
+def test_an_answer_in_the_linked_conversation_stops_the_first_response_clock(engine: Engine, workspace: int) -> None:
+    cid = conversation(engine, workspace, "发票什么时候开", "payment_invoice")
+    tid = run(
+        engine, tickets.open_ticket, workspace, customer_id=None, subject="开发票", conversation_id=cid,
+        source="conversation", actor="user:a", now=T0,
+    )["id"]  # fmt: skip
+    answered = T0 + timedelta(minutes=20)
+    run(engine, inbox.reply, workspace, cid, "今天下午开好", "user:a", now=answered)
+    run(engine, tickets.escalate_due, T0 + timedelta(days=10))
+    shown = view(engine, workspace, tid, T0 + timedelta(days=10))
+    assert shown["ticket"]["first_response_at"] == answered
+    clocks = {c["metric"]: c["state"] for c in shown["sla"]}
+    assert clocks["first_response"] == "met" and clocks["resolution"] == "breached"
+    escalated = [h["old"] for h in shown["history"] if h["action"] == "escalated"]
+    assert escalated and all(rule.startswith("resolution") for rule in escalated)

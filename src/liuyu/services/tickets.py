@@ -499,6 +499,20 @@ def sla_now(row: Mapping[str, Any], now: datetime) -> str:
 # -- escalation ----------------------------------------------------------------------------------
 
 
+#: Senders of outbound messages that are not an agent answering (order follow-ups).
+NOT_AGENTS = ("followup",)
+
+
+def _take_conversation_reply(uow: TicketUnitOfWork, ticket: Ticket) -> None:
+    """An agent who answered in the linked conversation has answered the ticket: no false breach."""
+    waiting = ticket.awaiting_reply_since
+    if ticket.conversation_id is None or waiting is None or ticket.status not in LIVE:
+        return
+    found = uow.tickets.agent_reply_after(int(ticket.conversation_id), waiting, NOT_AGENTS)
+    if found is not None:
+        ticket.reply(found["sent_at"], found["sender"] or "agent")
+
+
 def escalate_due(uow: TicketUnitOfWork, now: datetime, *, limit: int = 200) -> int:
     """Re-check the clocks of tickets whose check time has come and apply due escalations once.
 
@@ -513,6 +527,7 @@ def escalate_due(uow: TicketUnitOfWork, now: datetime, *, limit: int = 200) -> i
             settings_of[workspace_id] = load_settings(uow, workspace_id)
         settings = settings_of[workspace_id]
         ticket = _to_domain(row, settings)
+        _take_conversation_reply(uow, ticket)
         clocks = evaluate(settings.sla, ticket.sla_facts(), calendar_for(settings, now), now)
         notices = []
         for escalation in escalations_due(settings.sla, clocks, ticket.fired_escalations):

@@ -181,6 +181,21 @@ class SqlTicketStore:
         intent = next((label for label in labels if label), None)
         return {"channel": row.channel, "customer_id": row.customer_id, "order_id": row.order_id, "intent": intent}
 
+    def agent_reply_after(self, conversation_id: int, since: datetime, skip: tuple[str, ...]) -> dict[str, Any] | None:
+        """The first agent reply in a conversation at or after ``since`` (senders in ``skip`` are not agents)."""
+        row = self.conn.execute(
+            select(messages.c.sent_at, messages.c.sender)
+            .where(
+                messages.c.conversation_id == conversation_id,
+                messages.c.direction == "out",
+                messages.c.sent_at >= since,
+                messages.c.sender.notin_(skip),
+            )
+            .order_by(messages.c.sent_at, messages.c.id)
+            .limit(1)
+        ).first()
+        return _dict(row) if row else None
+
     def member_tier(self, workspace_id: int, customer_id: int) -> str | None:
         return self.conn.execute(
             select(loyalty_members.c.tier).where(
