@@ -210,3 +210,49 @@ def _table(rows: list[dict[str, Any]]) -> None:
             ),
         )
     console.print(table)
+
+
+@service_app.command("smtp")
+@friendly_errors
+def smtp(
+    port: int = typer.Option(2525, help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback: a local relay forwards to it)."),
+    analyze: bool = typer.Option(True, help="Read intent, sentiment and entities of each mail."),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """Receive support mail over SMTP: each mail becomes a message of the email channel, threaded."""
+    import signal
+    import threading
+
+    from liuyu.channels.email_inbound import serve
+    from liuyu.domain.customers.identity import IdentityPolicy
+    from liuyu.services.email_inbound import ParsedMail, receive_mail
+    from liuyu.services.inbox import nlp_analyzer
+    from liuyu.storage.attachment_blobs import blobs_for
+    from liuyu.storage.uow import SqlUnitOfWork
+
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    blobs, limits = blobs_for(c.settings.database_url)
+    policy = IdentityPolicy(protect_verified_phones=c.settings.protect_verified_phones)
+
+    def store(mail: ParsedMail) -> dict[str, Any]:
+        return receive_mail(
+            lambda: SqlUnitOfWork(c.engine),
+            blobs,
+            ws,
+            mail,
+            analyzer=nlp_analyzer if analyze else (lambda texts: [None] * len(texts)),
+            policy=policy,
+        )
+
+    controller = serve(store, limits, host, port)
+    console.print(f"listening for mail on {host}:{port} (attachments in {blobs.root})", highlight=False)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()

@@ -17,7 +17,7 @@ from liuyu.storage.service_quality_tables import (
     qa_results,
     qa_rubrics,
 )
-from liuyu.storage.service_tables import conversations
+from liuyu.storage.service_tables import conversations, messages
 from liuyu.storage.tables import metadata
 
 
@@ -154,6 +154,22 @@ class SqlQualityStore:
             .limit(limit)
         )
         return [(int(ws), int(cid)) for ws, cid in self.conn.execute(query)]
+
+    def email_thread(self, workspace_id: int, message_ids: Sequence[str]) -> str | None:
+        """The conversation key of the email thread one of these Message-IDs belongs to, if any."""
+        if not message_ids:
+            return None
+        return self.conn.execute(  # type: ignore[no-any-return]
+            select(conversations.c.conversation_key)
+            .select_from(messages.join(conversations, conversations.c.id == messages.c.conversation_id))
+            .where(
+                messages.c.workspace_id == workspace_id,
+                messages.c.channel == "email",
+                messages.c.external_id.in_(list(message_ids)),
+            )
+            .order_by(messages.c.sent_at)
+            .limit(1)
+        ).scalar()
 
     # -- attachments -----------------------------------------------------------------------------
 
