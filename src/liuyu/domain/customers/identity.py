@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from liuyu.domain.customers.identifiers import DEVICE_KINDS, Identifier
+from liuyu.domain.customers.identifiers import DEVICE_KINDS, STRONG_KINDS, Identifier
 
 IdKey = tuple[str, str]
 
@@ -42,7 +42,7 @@ class CustomerNode:
         self.anchors.add(self.anchor_seq)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a bulk import builds one per event, and frozen init costs twice as much
 class ResolvedEvent:
     seq: int
     identifiers: tuple[Identifier, ...]
@@ -140,16 +140,20 @@ class IdentityGraph:
 
     def _resolve_one(self, event: ResolvedEvent, out: Resolution) -> int | None:
         usable = [i for i in event.identifiers if not i.masked]
-        masked = [i for i in event.identifiers if i.masked]
         if not usable:
             return None
-        strong = [i for i in usable if i.strong]
-        strong_owners = _ordered({self.owner(i.key): i for i in strong if self.owner(i.key) is not None})
+        masked = [i for i in event.identifiers if i.masked]
         # Account-level platform ids first, device-level ones last: a device never picks the customer
         # when an account id is there to do it.
-        weak = sorted((i for i in usable if not i.strong), key=lambda i: i.kind in DEVICE_KINDS)
-        weak_owners = _ordered({self.owner(i.key): i for i in weak if self.owner(i.key) is not None})
-        has_account = any(i.kind not in DEVICE_KINDS for i in weak)
+        strong: list[Identifier] = []
+        accounts: list[Identifier] = []
+        devices: list[Identifier] = []
+        for i in usable:
+            (strong if i.kind in STRONG_KINDS else devices if i.kind in DEVICE_KINDS else accounts).append(i)
+        weak = accounts + devices
+        strong_owners = self._owners_of(strong)
+        weak_owners = self._owners_of(weak)
+        has_account = bool(accounts)
 
         target: int | None = None
         if strong_owners:
@@ -190,26 +194,36 @@ class IdentityGraph:
 
         node = self.customers[target]
         for ident in usable:
-            if ident.key in self.owners:
-                if ident.verified and ident.key not in self.verified:
-                    self.verified.add(ident.key)
-                    out.verified.add(ident.key)
-                    if ident.kind == "phone" and self.owner(ident.key) == target:
+            key = (ident.kind, ident.value)
+            if key in self.owners:
+                if ident.verified and key not in self.verified:
+                    self.verified.add(key)
+                    out.verified.add(key)
+                    if ident.kind == "phone" and self.owner(key) == target:
                         node.verified_phones.add(ident.value)
                 continue
-            self.owners[ident.key] = target
-            out.new_identifiers[ident.key] = (target, ident.verified, event.seq)
+            self.owners[key] = target
+            out.new_identifiers[key] = (target, ident.verified, event.seq)
             if ident.verified:
-                self.verified.add(ident.key)
-            if ident.strong:
+                self.verified.add(key)
+            if ident.kind in STRONG_KINDS:
                 node.strong_count += 1
             elif ident.kind not in DEVICE_KINDS:
                 node.account_count += 1
-            if ident.strong and ident.kind == "phone" and ident.verified:
+            if ident.kind == "phone" and ident.verified:
                 node.verified_phones.add(ident.value)
         for ident in masked:
             out.masked.add((target, ident.kind, ident.value))
         return target
+
+    def _owners_of(self, identifiers: list[Identifier]) -> dict[int, Identifier]:
+        """Current owner -> the last of ``identifiers`` it holds, in order of first appearance."""
+        found: dict[int, Identifier] = {}
+        for ident in identifiers:
+            cid = self.owners.get((ident.kind, ident.value))
+            if cid is not None:
+                found[self.root(cid)] = ident
+        return found
 
     def _create(self, event: ResolvedEvent, out: Resolution) -> int:
         cid = self.new_customer_id(event.seq)
@@ -268,7 +282,3 @@ class IdentityGraph:
         rule = rule_prefix + (via.kind if via is not None else "link")
         out.merges.append(Merge(winner=winner.id, loser=loser.id, rule=rule, evidence=evidence))
         return winner.id
-
-
-def _ordered(found: dict[int | None, Identifier]) -> dict[int, Identifier]:
-    return {cid: ident for cid, ident in found.items() if cid is not None}
