@@ -16,6 +16,7 @@ from liuyu.api.deps import ContainerDep
 from liuyu.api.routes.knowledge import bot_first_answers
 from liuyu.domain.customers.identity import IdentityPolicy
 from liuyu.domain.errors import InvalidInput
+from liuyu.services.attachments import attach_received, parse_webhook_attachments
 from liuyu.services.inbox import (
     INBOUND_CHANNELS,
     SIGNATURE_HEADER,
@@ -24,6 +25,7 @@ from liuyu.services.inbox import (
     receive_messages,
     signature_ok,
 )
+from liuyu.storage.attachment_blobs import blobs_for
 from liuyu.storage.uow import SqlUnitOfWork
 
 router = APIRouter(tags=["webhooks"])
@@ -57,10 +59,16 @@ def _receive(container: Any, channel: str, slug: str, signature: str | None, bod
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_MESSAGES:
         raise InvalidInput(f"'messages' must be a list of 1-{MAX_MESSAGES} messages", field="messages")
     parsed = [parse_message(channel, item, f"messages[{i}]") for i, item in enumerate(items)]
+    blobs, limits = blobs_for(container.settings.database_url)  # attachments: see docs/service_hub.md
+    files = {
+        m.message_id: parse_webhook_attachments(i, f"messages[{n}]", limits)
+        for n, (m, i) in enumerate(zip(parsed, items, strict=True))
+    }
     policy = IdentityPolicy(protect_verified_phones=container.settings.protect_verified_phones)
     analyses = analyze_messages(parsed)  # before the transaction: the models must not hold the write lock
     with SqlUnitOfWork(container.engine) as uow:
         report = receive_messages(uow, int(workspace["id"]), parsed, analyses=analyses, policy=policy)
+        added = attach_received(uow, blobs, int(workspace["id"]), channel, files)
         uow.commit()
     bot_first_answers(container, int(workspace["id"]), channel, parsed)
-    return report.as_dict()
+    return report.as_dict() | {"attachments": added}
