@@ -217,3 +217,32 @@ def test_a_bad_definition_is_refused_with_the_path_of_the_field(engine: Engine) 
     with pytest.raises(InvalidInput) as caught:
         apply(engine, ws, "name: x\ntrigger: {segment: 不存在}\nsteps: [{key: a, wait: {days: 1}}]")
     assert caught.value.where == "$.trigger.segment"
+
+
+def test_a_birthday_journey_starts_three_days_before_once_per_day(engine: Engine) -> None:
+    ws = workspace(engine)
+    from liuyu.storage import tables as t
+
+    with engine.begin() as conn:
+        conn.execute(
+            t.customers.insert(),
+            [
+                {"id": 1, "workspace_id": ws, "anchor_seq": 1, "birthday": "1990-11-25"},
+                {"id": 2, "workspace_id": ws, "anchor_seq": 2, "birthday": "1988-11-26"},
+                {"id": 3, "workspace_id": ws, "anchor_seq": 3, "birthday": None},
+            ],
+        )
+    journey = apply(
+        engine,
+        ws,
+        "name: 生日\ntrigger: {date: birthday, offset_days: -3, at: '10:00'}\nsteps: [{key: w, wait: {days: 1}}]",
+    )
+    morning = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai: not yet
+    for at in (morning, morning + timedelta(hours=2), morning + timedelta(hours=3)):
+        with SqlUnitOfWork(engine) as uow:
+            journeys.run_scheduled(uow, at)
+            uow.commit()
+    view = shown(engine, ws, journey["id"])
+    assert view["entry"] == {"entered": 1}
+    with engine.connect() as conn:
+        assert conn.execute(select(journey_enrollments.c.customer_id)).scalars().all() == [1]
