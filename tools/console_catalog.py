@@ -344,6 +344,8 @@ ZH_CN = {
     "Why, for the next department": "转交原因（给下一个部门）",
     "How it was solved": "处理结果",
     "Why it is open again": "重新打开的原因",
+    "Lifecycle flow since the previous scoring": "自上次评分以来的生命周期流转",
+    "Not scored before": "此前未评分",
 }
 
 

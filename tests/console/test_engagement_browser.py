@@ -96,6 +96,7 @@ def test_the_dashboard_shows_repurchase_rfm_grid_stages_and_the_20_80_curve(api:
         assert sum(int(cells.nth(i).inner_text()) for i in range(25)) == 40
         stages = {row.get_attribute("data-stage"): row.inner_text() for row in page.locator("#stages tr").all()}
         assert len(stages) == 8 and stages["dormant"].split()[-1] == "20"
+        assert page.locator('#lifecycle-flow tr[data-from="new"] td[data-to="dormant"]').inner_text() == "20"
         assert page.locator("#pareto polyline").count() == 1
         share = float(page.inner_text("#top20").rstrip("%"))
         assert 20 < share < 100

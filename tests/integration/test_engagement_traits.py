@@ -185,6 +185,20 @@ def test_refreshing_again_replaces_the_scores(engine: Engine, scored: int) -> No
         assert uow.engagement.scores_of(scored, 40) is None
 
 
+def test_a_second_scoring_run_records_how_many_customers_moved_between_stages(engine: Engine, scored: int) -> None:
+    later = NOW + timedelta(days=400)  # a year without orders: the steady buyers lapse too
+    with SqlUnitOfWork(engine) as uow:
+        first = {row["from"]: row["to"] for row in engagement.dashboard(uow, scored)["flow"]}
+        summary = engagement.refresh_traits(uow, scored, now=later)
+        uow.commit()
+        flow = {row["from"]: row["to"] for row in engagement.dashboard(uow, scored)["flow"]}
+    assert list(first) == [None] and sum(first[None].values()) == 40  # the first run: everyone is new to a stage
+    assert None not in flow and sum(sum(to.values()) for to in flow.values()) == 40
+    assert summary["moved"] == sum(n for a, to in flow.items() for b, n in to.items() if a != b) > 0
+    assert first[None]["loyal"] == 20 and first[None]["dormant"] == 20
+    assert flow["loyal"]["churned"] == 20 and flow["dormant"]["churned"] == 20  # a year later all have churned
+
+
 def test_a_customers_scores_are_served_over_http_to_their_workspace_only(api: Api) -> None:  # noqa: F811
     people, orders = _shop(random.Random(7))
     insert_shop(api.engine, api.qimu.id, people, orders)  # type: ignore[arg-type]

@@ -334,7 +334,13 @@ def refresh_traits(uow: Any, workspace_id: int, *, now: datetime | None = None) 
     settings = TraitSettings.from_settings(workspace.get("settings") or {})
     people, orders = uow.engagement.buyers_and_orders(workspace_id)
     rows = compute_scores(people, orders, uow.engagement.activity_by_hour(workspace_id), now, settings)
+    before = uow.engagement.lifecycle_stages(workspace_id)
+    moves: dict[tuple[str | None, str], int] = {}
+    for row in rows:
+        key = (before.get(row["customer_id"]), row["lifecycle"])
+        moves[key] = moves.get(key, 0) + 1
     uow.engagement.replace_scores(workspace_id, rows)
+    uow.engagement.record_lifecycle_moves(workspace_id, now, moves)
     stages: dict[str, int] = {}
     for row in rows:
         stages[row["lifecycle"]] = stages.get(row["lifecycle"], 0) + 1
@@ -343,6 +349,7 @@ def refresh_traits(uow: Any, workspace_id: int, *, now: datetime | None = None) 
         "buyers": sum(1 for row in rows if row["rfm_r"] is not None),
         "forecast": sum(1 for row in rows if row["p_alive"] is not None),
         "lifecycle": dict(sorted(stages.items())),
+        "moved": sum(n for (a, b), n in moves.items() if a is not None and a != b),
     }
 
 
@@ -370,4 +377,16 @@ def dashboard(uow: Any, workspace_id: int) -> dict[str, Any]:
         "scored_at": counts["scored_at"],
         "top20_share": concentration(revenue).top_revenue_share if revenue else None,
         "curve": shown,
+        "flow": _flow(uow.engagement.latest_lifecycle_moves(workspace_id)),
     }
+
+
+def _flow(moves: Sequence[tuple[str | None, str, int]]) -> list[dict[str, Any]]:
+    """The last scoring run's moves as one row per earlier stage (None: not scored before) in stage order."""
+    order = [None, *(stage.value for stage in Stage)]
+    cells: dict[str | None, dict[str, int]] = {}
+    for a, b, n in moves:
+        cells.setdefault(a, {})[b] = n
+    return [
+        {"from": a, "to": {stage.value: cells[a].get(stage.value, 0) for stage in Stage}} for a in order if a in cells
+    ]

@@ -13,7 +13,13 @@ from liuyu.domain.errors import Conflict, NotFound
 from liuyu.domain.eventlog import Event
 from liuyu.domain.orders import from_fen
 from liuyu.storage import tables as t
-from liuyu.storage.engagement_tables import customer_scores, saved_segments, segment_changes, segment_members
+from liuyu.storage.engagement_tables import (
+    customer_scores,
+    lifecycle_moves,
+    saved_segments,
+    segment_changes,
+    segment_members,
+)
 from liuyu.storage.segments import compile_segment
 
 ID_CHUNK = 5_000  # customer ids per IN list, well under every driver's parameter limit
@@ -365,6 +371,30 @@ class SqlEngagement:
         for start in range(0, len(rows), batch):
             chunk = rows[start : start + batch]
             self.conn.execute(insert(customer_scores), [{"workspace_id": workspace_id, **row} for row in chunk])
+
+    def lifecycle_stages(self, workspace_id: int) -> dict[int, str]:
+        """Each scored customer's stage as of the last scoring run."""
+        sc = customer_scores
+        query = select(sc.c.customer_id, sc.c.lifecycle).where(sc.c.workspace_id == workspace_id)
+        return {int(cid): str(stage) for cid, stage in self.conn.execute(query)}
+
+    def record_lifecycle_moves(self, workspace_id: int, at: datetime, moves: dict[tuple[str | None, str], int]) -> None:
+        """How many customers went from each stage to each stage in one scoring run."""
+        rows = [
+            {"workspace_id": workspace_id, "computed_at": at, "from_stage": a, "to_stage": b, "customers": n}
+            for (a, b), n in moves.items()
+        ]
+        if rows:
+            self.conn.execute(insert(lifecycle_moves), rows)
+
+    def latest_lifecycle_moves(self, workspace_id: int) -> list[tuple[str | None, str, int]]:
+        """The moves of the latest scoring run as (from stage, to stage, customers)."""
+        lm = lifecycle_moves
+        latest = select(func.max(lm.c.computed_at)).where(lm.c.workspace_id == workspace_id).scalar_subquery()
+        query = select(lm.c.from_stage, lm.c.to_stage, lm.c.customers).where(
+            lm.c.workspace_id == workspace_id, lm.c.computed_at == latest
+        )
+        return [(a, str(b), int(n)) for a, b, n in self.conn.execute(query)]
 
     def scores_of(self, workspace_id: int, customer_id: int) -> dict[str, Any] | None:
         sc = customer_scores

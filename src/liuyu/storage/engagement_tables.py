@@ -64,3 +64,15 @@ customer_scores = Table(
     Column("preferred_hours", JsonType, nullable=False, default=list),  # local hours with most activity
     Column("computed_at", UTCDateTime, nullable=False),
 )
+
+lifecycle_moves = Table(
+    "lifecycle_moves",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("workspace_id", ForeignKey("workspaces.id"), nullable=False),
+    Column("computed_at", UTCDateTime, nullable=False),  # the scoring run that saw the move
+    Column("from_stage", String(20)),  # NULL: the customer had no stage before (first scoring, new customer)
+    Column("to_stage", String(20), nullable=False),
+    Column("customers", Integer, nullable=False),
+    Index("ix_lifecycle_moves_run", "workspace_id", "computed_at"),
+)

@@ -320,6 +320,19 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_kb_state_workspace_id_workspaces')),
     sa.PrimaryKeyConstraint('workspace_id', name=op.f('pk_kb_state'))
     )
+    op.create_table('lifecycle_moves',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('computed_at', liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('from_stage', sa.String(length=20), nullable=True),
+    sa.Column('to_stage', sa.String(length=20), nullable=False),
+    sa.Column('customers', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_lifecycle_moves_workspace_id_workspaces')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lifecycle_moves'))
+    )
+    with op.batch_alter_table('lifecycle_moves', schema=None) as batch_op:
+        batch_op.create_index('ix_lifecycle_moves_run', ['workspace_id', 'computed_at'], unique=False)
+
     op.create_table('links',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('workspace_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -1224,6 +1237,10 @@ def downgrade() -> None:
     op.drop_table('loyalty_coupons')
     op.drop_table('loyalty_benefit_uses')
     op.drop_table('links')
+    with op.batch_alter_table('lifecycle_moves', schema=None) as batch_op:
+        batch_op.drop_index('ix_lifecycle_moves_run')
+
+    op.drop_table('lifecycle_moves')
     op.drop_table('kb_state')
     op.drop_table('kb_bot_settings')
     op.drop_table('kb_articles')
