@@ -252,3 +252,24 @@ def test_an_answer_in_the_linked_conversation_stops_the_first_response_clock(eng
     assert clocks["first_response"] == "met" and clocks["resolution"] == "breached"
     escalated = [h["old"] for h in shown["history"] if h["action"] == "escalated"]
     assert escalated and all(rule.startswith("resolution") for rule in escalated)
+
+
+def test_a_ticket_follows_its_customer_into_a_merge(engine: Engine, workspace: int) -> None:
+    def identify(key: str, *ids: Identifier) -> Event:
+        return Event(source="crm", external_id=key, type="identify", occurred_at=T0, identifiers=ids)
+
+    phone, nick = Identifier("phone", "+8613800138000"), Identifier("tmall_nick", "小鹿")
+    with SqlUnitOfWork(engine) as uow:
+        ingest_events(uow.ingest, workspace, [identify("a", phone), identify("b", nick)], projections=uow.projections())
+        found = uow.service.event_customers(workspace, [("crm", "a"), ("crm", "b")])
+        uow.commit()
+    keeper, merged_away = found[("crm", "a")], found[("crm", "b")]
+    assert keeper != merged_away
+    tid = run(
+        engine, tickets.open_ticket, workspace, customer_id=merged_away, subject="退款", source="api",
+        actor="api", now=T0,
+    )["id"]  # fmt: skip
+    with SqlUnitOfWork(engine) as uow:
+        ingest_events(uow.ingest, workspace, [identify("c", phone, nick)], projections=uow.projections())
+        uow.commit()
+    assert view(engine, workspace, tid)["ticket"]["customer_id"] == keeper

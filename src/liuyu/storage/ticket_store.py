@@ -372,3 +372,52 @@ class SqlTicketStore:
             .limit(limit)
         )
         return [_dict(r) for r in rows]
+
+
+class TicketCustomers:
+    """Keeps tickets on the live customer when identities change (a registered projection).
+
+    A merge moves the loser's tickets to the winner; an undone merge puts each ticket back on its
+    conversation's customer (``ConversationCustomers`` runs first) or its order's; a rebuild leaves
+    tickets alone (operational state; customers keep their ids across replays).
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def apply(self, workspace_id: int, rows: Sequence[tuple[int, Any, int | None]]) -> None:
+        """New events do not move tickets."""
+
+    def merged(self, workspace_id: int, merges: Sequence[tuple[int, int]]) -> None:
+        for winner, loser in merges:
+            self.conn.execute(
+                update(tickets)
+                .where(tickets.c.workspace_id == workspace_id, tickets.c.customer_id == loser)
+                .values(customer_id=winner)
+            )
+
+    def reassigned(self, workspace_id: int, customer_ids: set[int]) -> None:
+        if not customer_ids:
+            return
+        found = self.conn.execute(
+            select(tickets.c.id, tickets.c.conversation_id, tickets.c.order_id).where(
+                tickets.c.workspace_id == workspace_id, tickets.c.customer_id.in_(sorted(customer_ids))
+            )
+        ).all()
+        for ticket_id, conversation_id, order_id in found:
+            customer = None
+            if conversation_id is not None:
+                customer = self.conn.execute(
+                    select(conversations.c.customer_id).where(conversations.c.id == conversation_id)
+                ).scalar()
+            if customer is None and order_id:
+                customer = self.conn.execute(
+                    select(orders.c.customer_id).where(
+                        orders.c.workspace_id == workspace_id, orders.c.order_id == order_id
+                    )
+                ).scalar()
+            if customer is not None:
+                self.conn.execute(update(tickets).where(tickets.c.id == ticket_id).values(customer_id=customer))
+
+    def clear(self, workspace_id: int) -> None:
+        """Nothing to forget: tickets are desk state, not derived from the log."""
