@@ -16,10 +16,12 @@ from liuyu.storage.journey_store import JourneyTriggers
 from liuyu.storage.loyalty_store import LoyaltyProjection
 from liuyu.storage.service_store import ConversationCustomers
 from liuyu.storage.tag_projection import EventTags
+from liuyu.storage.ticket_store import TicketCustomers
 
 PROJECTIONS: list[Callable[[Connection], Projection]] = [
     LoyaltyProjection,
     ConversationCustomers,
+    TicketCustomers,  # after conversations: an undone merge reads the conversation's customer
     EventTags,  # before segment membership, so tag(...) clauses see this batch's tags
     SegmentMembership,
     JourneyTriggers,
