@@ -28,6 +28,7 @@ rules:
   - {id: base, kind: base_rate, points_per_yuan: 1, effective_from: "2020-01-01T00:00:00+08:00"}
 coupon_templates:
   - {code: GOLD-30, name: 满200减30, kind: threshold, threshold: 200, amount_off: 30}
+  - {code: D11-20, name: 双十一立减20, kind: amount_off, amount_off: 20, batch_codes: [DOUBLE11]}
 """
 
 
@@ -225,3 +226,18 @@ def test_issuing_to_a_bad_segment_or_template_says_what_is_wrong(api: Api) -> No
     )
     assert (bad_expression.status_code, no_template.status_code) == (400, 404)
     assert "GOLD-30" in no_template.text
+
+
+def test_a_member_claims_a_batch_code_once_and_redeems_their_own_coupon(api: Api) -> None:  # noqa: F811
+    customer = member_with_points(api)
+    h = api.headers(operator_key(api))
+    first = api.client.post("/api/v1/coupons/claim", json={"code": " double11", "customer_id": customer}, headers=h)
+    again = api.client.post("/api/v1/coupons/claim", json={"code": "DOUBLE11", "customer_id": customer}, headers=h)
+    unknown = api.client.post("/api/v1/coupons/claim", json={"code": "NOPE", "customer_id": customer}, headers=h)
+    stranger = api.client.post("/api/v1/coupons/claim", json={"code": "DOUBLE11", "customer_id": 424242}, headers=h)
+    assert (first.status_code, again.status_code, unknown.status_code, stranger.status_code) == (200, 409, 404, 404)
+    coupon = first.json()
+    assert (coupon["batch"], coupon["template"]) == ("DOUBLE11", "D11-20") and coupon["code"] != "DOUBLE11"
+    cart = {"customer_id": customer, "channel": "app", "order_id": "A-1", "lines": [{"amount": "99.00"}]}
+    used = api.client.post(f"/api/v1/coupons/{coupon['code']}/redeem", json=cart, headers=h)
+    assert (used.status_code, used.json()["discount"]) == (200, "20.00")

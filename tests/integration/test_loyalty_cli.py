@@ -103,3 +103,14 @@ def test_coupons_are_issued_to_a_saved_segment_once_per_run_key(member: int, eng
     assert [c["template"] for c in card(member)["coupons"]] == ["GOLD-30"]
     neither = run("coupons", "issue", "GOLD-30")
     assert neither.exit_code == 1 and "--segment" in neither.output
+
+
+def test_a_batch_code_is_claimed_once_per_member(member: int, tmp_path: Path) -> None:
+    program = tmp_path / "claims.yaml"
+    program.write_text(PROGRAM.replace("kind: threshold,", "kind: threshold, batch_codes: [VIP888],"), encoding="utf-8")
+    assert run("members", "program", "set", str(program)).exit_code == 0
+    first = run("coupons", "claim", "vip888", "--customer", str(member))
+    second = run("coupons", "claim", "VIP888", "--customer", str(member))
+    assert first.exit_code == 0 and "claimed VIP888" in first.output, first.output
+    assert second.exit_code == 1 and "already claimed" in second.output
+    assert [c["batch"] for c in card(member)["coupons"]] == ["VIP888"]

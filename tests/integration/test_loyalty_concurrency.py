@@ -57,3 +57,14 @@ def test_fifty_concurrent_point_redemptions_never_overdraw_and_each_accepted_one
     assert card["points"]["available"] == 1000 - 30 * accepted
     redeemed = api.client.get(f"/api/v1/members/{customer}/ledger?kind=redeem", headers=h).json()["entries"]
     assert sum(e["points"] for e in redeemed) == 30 * accepted
+
+
+def test_fifty_concurrent_claims_of_one_batch_code_by_one_member_store_exactly_one_coupon(api: Api) -> None:  # noqa: F811
+    customer = member_with_points(api)
+    key = operator_key(api)
+    requests = [("/api/v1/coupons/claim", {"code": "DOUBLE11", "customer_id": customer}) for _ in range(CLIENTS)]
+    with serving(api.client.app) as base:  # type: ignore[arg-type]
+        codes = _post_all(base, key, requests)
+    assert codes.count(200) == 1 and codes.count(409) == CLIENTS - 1
+    coupons = api.client.get(f"/api/v1/members/{customer}", headers=api.headers(key)).json()["coupons"]
+    assert [(c["batch"], c["status"]) for c in coupons] == [("DOUBLE11", "issued")]

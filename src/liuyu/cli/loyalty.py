@@ -246,6 +246,24 @@ def issue(
         )
 
 
+@coupons_app.command("claim")
+@friendly_errors
+def claim(
+    code: str = typer.Argument(..., help="The shared batch code, e.g. DOUBLE11"),
+    customer_id: int = typer.Option(..., "--customer"),
+    workspace: str | None = WorkspaceOption,
+) -> None:
+    """A member claims a shared batch code and gets a coupon of their own (once per batch)."""
+    c = container()
+    ws = resolve_workspace(c, workspace)
+    with SqlUnitOfWork(c.engine) as uow:
+        coupon = loyalty.claim_coupon(uow, ws, code, customer_id=customer_id, at=_now())
+        uow.commit()
+    console.print(
+        f"Customer {customer_id} claimed {coupon['batch']}: coupon {coupon['code']} until {coupon['expires_at']}."
+    )
+
+
 @coupons_app.command("redeem")
 @friendly_errors
 def redeem_coupon(

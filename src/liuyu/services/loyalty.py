@@ -589,6 +589,28 @@ def issue_to_segment(
     }
 
 
+def claim_coupon(uow: Any, workspace_id: int, code: str, *, customer_id: int, at: datetime) -> dict[str, Any]:
+    """A member claims a shared batch code (``DOUBLE11``) and gets their own coupon, once per batch.
+
+    Claims queue on the workspace lock, and the coupon's code is the same for every claim of one
+    member on one batch, so of several claims at once exactly one is stored; the others are refused.
+    """
+    program = uow.loyalty.program(workspace_id)
+    shared = coupon_rules.batch_code(code)
+    try:
+        template = program.template_for_batch_code(shared)
+    except KeyError:
+        raise NotFound(f"no batch code {shared!r} in the program's coupon templates") from None
+    if uow.loyalty.member(workspace_id, customer_id) is None:
+        raise NotFound(f"customer {customer_id} is not a member")
+    coupon = coupon_rules.claim_batch_code(template, shared, customer_id, at, secret=uow.loyalty.secret(workspace_id))
+    uow.ingest.lock_workspace(workspace_id)
+    if uow.loyalty.coupon(workspace_id, coupon.code) is not None:
+        raise Conflict(f"customer {customer_id} has already claimed {shared} (coupon {coupon.code})")
+    uow.loyalty.add_coupons(workspace_id, [coupon])
+    return _coupon_dict(coupon)
+
+
 def redeem_coupon(
     uow: Any,
     workspace_id: int,

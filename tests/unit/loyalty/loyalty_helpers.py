@@ -57,7 +57,7 @@ coupon_templates:
   - {code: GOLD-30, name: 满200减30, kind: threshold, threshold: 200, amount_off: 30}
   - {code: APP-10, name: App 九折, kind: percent_off, percent_off: 10, owned_channel_only: true, stackable: true}
   - {code: SHIP, kind: free_shipping, stackable: true}
-  - {code: PAD-50, kind: amount_off, amount_off: 50, categories: [手柄], return_on_refund: true}
+  - {code: PAD-50, kind: amount_off, amount_off: 50, categories: [手柄], return_on_refund: true, batch_codes: [PAD50]}
 """
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from loyalty_helpers import T0, days, make_program
+from loyalty_helpers import T0, days, make_program, program_data
 
 from liuyu.domain.errors import Conflict, InvalidInput, NotFound
 from liuyu.domain.loyalty.benefit import benefits_now, consume
@@ -31,6 +31,7 @@ from liuyu.domain.loyalty.member import (
     member_number,
     merged_member,
 )
+from liuyu.domain.loyalty.program import load_program
 
 PROGRAM = make_program()
 ALICE = 7
@@ -188,11 +189,28 @@ def test_given_someone_elses_or_an_expired_coupon_when_redeemed_then_it_is_refus
 
 def test_given_a_refund_when_the_template_returns_coupons_then_the_coupon_can_be_used_again() -> None:
     pads, gold = PROGRAM.template("PAD-50"), PROGRAM.template("GOLD-30")
-    coupon = claim_batch_code(pads, "pad50", ALICE, T0)
-    assert coupon.code == "PAD50"
+    coupon = claim_batch_code(pads, " pad50", ALICE, T0, secret=SECRET)
+    assert (coupon.batch, coupon.code) == ("PAD50", claim_batch_code(pads, "PAD50", ALICE, T0, secret=SECRET).code)
+    assert claim_batch_code(pads, "PAD50", 8, T0, secret=SECRET).code != coupon.code  # one code per member
+    with pytest.raises(InvalidInput, match="not a batch code"):
+        claim_batch_code(pads, "GOLD", ALICE, T0, secret=SECRET)
     used, _ = redeem(coupon, pads, PROGRAM, customer_id=ALICE, cart=cart(("99", "手柄")), order_id="A", at=T0)
     assert return_on_refund(used, pads, PROGRAM, order_id="A", at=T0 + days(3)).status == "issued"
     assert return_on_refund(used, pads, PROGRAM, order_id="A", at=T0 + days(31)).status == "expired"
     [g] = issue(gold, [ALICE], T0, batch="B1", secret=SECRET)
     g_used, _ = redeem(g, gold, PROGRAM, customer_id=ALICE, cart=cart(("300", None)), order_id="B", at=T0)
     assert return_on_refund(g_used, gold, PROGRAM, order_id="B", at=T0 + days(3)).status == "redeemed"
+
+
+def test_given_one_batch_code_on_two_templates_when_loaded_then_the_second_is_named() -> None:
+    data = program_data()
+    data["coupon_templates"][1]["batch_codes"] = ["PAD50"]
+    with pytest.raises(InvalidInput) as caught:
+        load_program(data)
+    assert caught.value.problems == [  # type: ignore[attr-defined]
+        {
+            "field": "coupon_templates.3.batch_codes",  # PAD-50 comes after the template that took it
+            "reason": "this batch code belongs to another template",
+            "value": "PAD50",
+        }
+    ]

@@ -66,6 +66,11 @@ class SegmentIssueIn(BaseModel):
     )
 
 
+class ClaimIn(BaseModel):
+    code: str = Field(min_length=1, max_length=64, description="The shared batch code, e.g. DOUBLE11")
+    customer_id: int = Field(ge=1, le=BIGGEST)
+
+
 class CartLineIn(BaseModel):
     amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)
     category: str | None = Field(default=None, max_length=100)
@@ -252,6 +257,15 @@ def issue_to_segment(body: SegmentIssueIn, container: ContainerDep, principal: C
         result = loyalty.issue_to_segment(
             uow, principal.workspace_id, body.template, body.segment, at=_now(), run_key=body.run_key
         )
+        uow.commit()
+    return result
+
+
+@router.post("/coupons/claim", summary="A member claims a shared batch code: their own coupon, once per batch")
+def claim_coupon(body: ClaimIn, container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
+    principal.require(*ACT)
+    with SqlUnitOfWork(container.engine) as uow:
+        result = loyalty.claim_coupon(uow, principal.workspace_id, body.code, customer_id=body.customer_id, at=_now())
         uow.commit()
     return result
 

@@ -2,8 +2,9 @@
 
 Unique codes are an HMAC of the batch and a counter under the workspace's secret: unguessable
 without the secret, yet the same on every rebuild. A batch code (``DOUBLE11``) is one code many
-members claim; each claim is a coupon of its own, keyed by code and customer. "Exactly once under
-concurrency" is storage's job (a conditional update); the rules of what may be redeemed are here.
+members claim; each claim is a coupon of its own, whose code is made from the shared code and the
+customer. "Exactly once under concurrency" is storage's job (a conditional update); the rules of
+what may be redeemed are here.
 """
 
 from __future__ import annotations
@@ -85,12 +86,30 @@ def issue(
     ]
 
 
-def claim_batch_code(template: CouponTemplate, code: str, customer_id: int, at: datetime) -> Coupon:
-    """A member claims a shared code; storage keeps one claim per (code, customer)."""
-    if not code.strip():
+def batch_code(text: str) -> str:
+    """A shared code as members type it (``double11 ``) in the form it is stored (``DOUBLE11``)."""
+    return text.strip().upper()
+
+
+def claim_batch_code(template: CouponTemplate, code: str, customer_id: int, at: datetime, *, secret: bytes) -> Coupon:
+    """A member claims a shared code and gets a coupon of their own, with a code only they hold.
+
+    The coupon's code is made from the shared code and the customer, so a second claim by the same
+    member makes the same code: storage's unique code is what limits a batch to once per customer,
+    even when two claims race.
+    """
+    shared = batch_code(code)
+    if not shared:
         raise InvalidInput("a batch code cannot be empty", field="code")
+    if shared not in template.batch_codes:
+        raise InvalidInput(f"{shared} is not a batch code of {template.code}", field="code", value=code)
     return Coupon(
-        code.strip().upper(), template.code, customer_id, at, at + timedelta(days=template.valid_days), batch=code
+        make_code(secret, f"claim:{shared}", customer_id),
+        template.code,
+        customer_id,
+        at,
+        at + timedelta(days=template.valid_days),
+        batch=shared,
     )
 
 

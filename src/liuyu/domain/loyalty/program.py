@@ -109,6 +109,7 @@ class CouponTemplate(_Data):
     valid_days: int = Field(default=30, ge=1, le=3660)
     owned_channel_only: bool = False
     return_on_refund: bool | None = None  # None: the program's setting
+    batch_codes: frozenset[str] = frozenset()  # shared codes (DOUBLE11) a member claims once for a coupon of this
 
 
 class Program(_Data):
@@ -170,6 +171,13 @@ class Program(_Data):
                 return template
         raise KeyError(code)
 
+    def template_for_batch_code(self, code: str) -> CouponTemplate:
+        """The template whose shared codes include ``code`` (as stored: upper case); KeyError when none."""
+        for template in self.coupon_templates:
+            if code in template.batch_codes:
+                return template
+        raise KeyError(code)
+
     @property
     def base_tier(self) -> TierDefinition:
         """Where every member starts."""
@@ -224,6 +232,14 @@ def _semantic_problems(program: Program) -> list[dict[str, object]]:
     for i, code in enumerate(codes):
         if code in codes[:i]:
             bad(f"coupon_templates.{i}.code", "duplicate template code", code)
+    shared: set[str] = set()
+    for i, template in enumerate(program.coupon_templates):
+        for code in sorted(template.batch_codes):
+            if code != code.strip().upper() or not code.strip() or len(code) > 64:
+                bad(f"coupon_templates.{i}.batch_codes", "batch codes are 1-64 characters in upper case", code)
+            elif code in shared:
+                bad(f"coupon_templates.{i}.batch_codes", "this batch code belongs to another template", code)
+            shared.add(code)
     return problems
 
 
