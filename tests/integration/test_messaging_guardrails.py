@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,9 +11,11 @@ from sqlalchemy import Engine, select
 
 from liuyu.domain.errors import InvalidInput
 from liuyu.services import engagement, inbox, messaging_setup
+from liuyu.services.ingest import ingest_events
+from liuyu.storage import tables as t
 from liuyu.storage.service_tables import outbox
 from liuyu.storage.uow import SqlUnitOfWork
-from tests.integration.messaging_fixtures import T0, Shop, open_shop
+from tests.integration.messaging_fixtures import T0, Shop, open_shop, person
 
 
 @pytest.fixture
@@ -173,3 +177,54 @@ def test_guardrail_times_are_utc_aware(shop: Shop) -> None:
     shop.opt_in(shop.alice)
     shop.send(shop.alice, "k1", now=datetime(2026, 3, 3, 14, 30, tzinfo=UTC))
     assert shop.sends(shop.alice)[0]["not_before"].endswith("+00:00")
+
+
+def test_quiet_hours_follow_the_time_zone_the_customers_events_name(shop: Shop) -> None:
+    shop.opt_in(shop.bob)
+    moved = replace(person("bob-profile", phone="13900000002"), traits={"timezone": "Europe/Berlin"})
+    with SqlUnitOfWork(shop.engine) as uow:
+        ingest_events(uow.ingest, shop.ws, [moved], now=T0)
+        uow.commit()
+    evening = datetime(2026, 3, 3, 14, 30, tzinfo=UTC)  # 22:30 in Shanghai, 15:30 in Berlin
+    assert shop.send(shop.bob, "b1", now=evening).not_before is None
+    night = datetime(2026, 3, 3, 22, 0, tzinfo=UTC)  # 23:00 in Berlin, 06:00 in Shanghai
+    assert shop.send(shop.bob, "b2", now=night).not_before == datetime(2026, 3, 4, 7, 0, tzinfo=UTC)
+
+
+def test_consent_and_earlier_sends_follow_a_merge(shop: Shop) -> None:
+    with SqlUnitOfWork(shop.engine) as uow:
+        ingest_events(uow.ingest, shop.ws, [person("carol", email="carol@example.com")], now=T0)
+        uow.commit()
+    with shop.engine.connect() as conn:
+        carol = conn.execute(
+            select(t.identifiers.c.customer_id).where(t.identifiers.c.value == "carol@example.com")
+        ).scalar_one()
+    shop.opt_in(carol)
+    shop.opt_in(shop.bob)
+    assert shop.send(shop.bob, "b1").queued
+    with SqlUnitOfWork(shop.engine) as uow:  # carol's email turns up with bob's phone: one person
+        ingest_events(uow.ingest, shop.ws, [person("link", phone="13900000002", email="carol@example.com")], now=T0)
+        uow.commit()
+    assert shop.send(carol, "c1").queued  # addressed to the merged customer, with either opt-in
+    capped = shop.send(shop.bob, "b2")
+    assert capped.reason == "frequency_cap"  # bob's and carol's sends are one person's
+    survivor = {s["customer_id"] for s in shop.sends(shop.bob)}
+    assert len(survivor) == 1
+
+
+def test_two_journeys_deciding_at_once_never_both_take_the_last_slot(shop: Shop) -> None:
+    shop.opt_in(shop.alice)
+    with SqlUnitOfWork(shop.engine) as uow:
+        messaging_setup.change_guardrails(uow, shop.ws, {"caps": [{"limit": 1, "days": 7}]})
+        uow.commit()
+    decisions: list[bool] = []
+
+    def journey(n: int) -> None:
+        decisions.append(shop.send(shop.alice, f"j{n}").queued)
+
+    threads = [threading.Thread(target=journey, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(decisions) == [False, False, False, True]
