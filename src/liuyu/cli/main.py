@@ -14,6 +14,7 @@ from liuyu.cli import (
 )
 from liuyu.cli import eval as eval_cli
 from liuyu.cli import journeys as journeys_cli
+from liuyu.cli import knowledge as knowledge_cli
 from liuyu.cli import loyalty as loyalty_cli
 from liuyu.cli import messaging as messaging_cli
 from liuyu.cli import nlp as nlp_cli
@@ -44,6 +45,7 @@ app.add_typer(journeys_cli.app, name="journeys")
 app.add_typer(segments_cli.tags_app, name="tags")
 app.add_typer(segments_cli.traits_app, name="traits")
 app.add_typer(service_cli.app, name="service")
+app.add_typer(knowledge_cli.app, name="kb")
 app.add_typer(messaging_cli.app, name="messaging")
 app.add_typer(tickets_cli.app, name="tickets")
 
