@@ -353,6 +353,34 @@ class SqlIngestStore:
         marks = ", ".join("?" for _ in names)
         raw.executemany(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", values)
 
+    def bulk_update(self, table: t.Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Set the other columns of ``rows`` on the rows whose ``key`` matches, in one statement on
+        PostgreSQL (``UPDATE … FROM unnest(arrays)``) and one executemany on SQLite."""
+        if not rows:
+            return
+        names = [key, *(name for name in rows[0] if name != key)]
+        convert = [_converter(table.c[name].type, self.dialect) for name in names]
+        raw = self.conn.connection.driver_connection
+        if self.dialect == "postgresql":
+            columns = [[f(row[n]) if f else row[n] for row in rows] for n, f in zip(names, convert, strict=True)]
+            arrays = ", ".join(f"%s::{table.c[n].type.compile(dialect=self.conn.dialect)}[]" for n in names)
+            sets = ", ".join(f'"{n}" = v."{n}"' for n in names[1:])
+            aliases = ", ".join(f'"{n}"' for n in names)
+            sql = (
+                f'UPDATE {table.name} AS u SET {sets} FROM unnest({arrays}) AS v({aliases}) WHERE u."{key}" = v."{key}"'
+            )
+            with raw.cursor() as cursor:
+                cursor.execute(sql, columns)
+            return
+        values = [
+            tuple(
+                f(row[n]) if f else row[n] for n, f in zip([*names[1:], key], [*convert[1:], convert[0]], strict=True)
+            )
+            for row in rows
+        ]
+        sets = ", ".join(f'"{n}" = ?' for n in names[1:])
+        raw.executemany(f'UPDATE {table.name} SET {sets} WHERE "{key}" = ?', values)
+
     def _insert_ignore(self, table: t.Table) -> Any:
         dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         return dialect_insert(table).on_conflict_do_nothing()
@@ -450,12 +478,7 @@ class SqlIngestStore:
             for row, pk in zip(new_rows, ids, strict=True):
                 row["id"] = pk
             self.bulk_insert(t.orders, new_rows)
-        if old_rows:
-            columns = [c.name for c in t.orders.columns if c.name not in ("id",)]
-            self.conn.execute(
-                update(t.orders).where(t.orders.c.id == _bind("pk")).values({c: _bind(c) for c in columns}),
-                [{**{c: row[c] for c in columns}, "pk": row["id"]} for row in old_rows],
-            )
+        self.bulk_update(t.orders, "id", old_rows)
         if lines:
             pks = [state[key]["id"] for key in lines]
             self.conn.execute(delete(t.order_lines).where(among(self.dialect, t.order_lines.c.order_pk, pks)))
@@ -605,13 +628,9 @@ class SqlIngestStore:
             traits[cid]["categories"] = [c for _, c in sorted(cats, key=lambda item: (-item[0], item[1]))]
         self.conn.execute(delete(t.customer_traits).where(among(self.dialect, t.customer_traits.c.customer_id, ids)))
         self.bulk_insert(t.customer_traits, list(traits.values()))
-        if seen:
-            self.conn.execute(
-                update(t.customers)
-                .where(t.customers.c.id == _bind("cid"))
-                .values(first_seen=_bind("first"), last_seen=_bind("last")),
-                [{"cid": cid, "first": lo, "last": hi} for cid, (lo, hi) in seen.items()],
-            )
+        self.bulk_update(
+            t.customers, "id", [{"id": cid, "first_seen": lo, "last_seen": hi} for cid, (lo, hi) in seen.items()]
+        )
 
     def update_profiles(self, profiles: dict[int, dict[str, Any]]) -> None:
         """Write profile traits (name, city, ...) learned from this batch in one statement.
