@@ -110,7 +110,7 @@ class SqlTicketStore:
                 query = query.where(column == value)
         if breached_by is not None:
             query = query.where(or_(tickets.c.sla_state == "breached", tickets.c.sla_due_at < breached_by))
-        query = query.order_by(tickets.c.sla_due_at.is_(None), tickets.c.sla_due_at, tickets.c.id.desc())
+        query = query.order_by(tickets.c.sla_due_at.asc().nulls_last(), tickets.c.id)
         return [_dict(r) for r in self.conn.execute(query.limit(limit))]
 
     def queue_counts(self, workspace_id: int, now: datetime) -> list[dict[str, Any]]:
