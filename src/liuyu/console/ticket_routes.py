@@ -10,7 +10,7 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from liuyu.api.routes.conversations import AGENT_ROLES
-from liuyu.api.routes.tickets import public_line, public
+from liuyu.api.routes.tickets import public, public_line
 from liuyu.console.routes import _login_redirect, _principal, render
 from liuyu.domain.errors import LiuyuError
 from liuyu.services import tickets
