@@ -28,11 +28,14 @@ __all__ = [
     "KnowledgeCache",
     "PreparedDocument",
     "Suggestion",
+    "SuggestionIndex",
+    "build_index",
     "confidence",
     "faq_pair",
     "knowledge_report",
     "mine_faqs",
     "prepare_document",
+    "rank",
     "record_feedback",
     "shared_cache",
     "store_document",
@@ -220,7 +223,9 @@ def confidence(hit: Hit) -> float:
 
 
 @dataclass
-class _Entry:
+class SuggestionIndex:
+    """A retrieval index and, per passage id, where the passage came from."""
+
     revision: str
     index: Any
     sources: dict[str, dict[str, Any]]
@@ -243,7 +248,7 @@ class KnowledgeCache:
         self.use_embeddings = use_embeddings
         self.embedder = embedder
         self.index_factory = index_factory
-        self._entries: dict[tuple[str, int], _Entry] = {}
+        self._entries: dict[tuple[str, int], SuggestionIndex] = {}
         self._locks: dict[tuple[str, int], threading.Lock] = {}
         self._guard = threading.Lock()
         self.builds = 0
@@ -264,7 +269,7 @@ class KnowledgeCache:
             self.embedder = shared_embedder()
         return self.embedder
 
-    def entry(self, uow: Any, workspace_id: int) -> _Entry:
+    def entry(self, uow: Any, workspace_id: int) -> SuggestionIndex:
         key = (str(uow.conn.engine.url), workspace_id)
         revision = uow.knowledge.revision(workspace_id)
         found = self._entries.get(key)
@@ -279,39 +284,59 @@ class KnowledgeCache:
                 self._entries[key] = found
         return found
 
-    def _build(self, uow: Any, workspace_id: int, revision: str) -> _Entry:
+    def _build(self, uow: Any, workspace_id: int, revision: str) -> SuggestionIndex:
         self.builds += 1
-        index = self._new_index()
-        sources: dict[str, dict[str, Any]] = {}
-        with_vectors: list[tuple[KnowledgePassage, bytes]] = []
-        without: list[KnowledgePassage] = []
-        for c in uow.knowledge.index_chunks(workspace_id):
-            passage = KnowledgePassage(id=f"c{c['id']}", text=c["text"], title=f"{c['title']} {c['heading']}".strip())
-            sources[passage.id] = {
-                "source": "chunk",
-                "source_id": c["id"],
-                "article_id": c["article_id"],
-                "title": c["title"],
-                "heading": c["heading"],
-            }
-            (with_vectors.append((passage, c["vector"])) if c["vector"] else without.append(passage))
-        for f in uow.knowledge.index_faqs(workspace_id):
-            passage = KnowledgePassage(id=f"f{f['id']}", text=f["question"], source="question", answer=f["answer"])
-            sources[passage.id] = {
-                "source": "faq",
-                "source_id": f["id"],
-                "question": f["question"],
-                "support": f["support"],
-            }
-            (with_vectors.append((passage, f["vector"])) if f["vector"] else without.append(passage))
-        if self.use_embeddings and with_vectors and hasattr(index, "add_vectors"):
-            matrix = np.vstack([np.frombuffer(v, dtype=np.float32) for _, v in with_vectors])
-            index.add_vectors([p for p, _ in with_vectors], matrix)
-        else:
-            without = [p for p, _ in with_vectors] + without
-        if without:
-            index.add(without)
-        return _Entry(revision=revision, index=index, sources=sources)
+        return build_index(
+            uow.knowledge.index_chunks(workspace_id),
+            uow.knowledge.index_faqs(workspace_id),
+            self._new_index(),
+            revision=revision,
+            use_vectors=self.use_embeddings,
+        )
+
+
+def build_index(
+    chunks: Sequence[dict[str, Any]],
+    faqs: Sequence[dict[str, Any]],
+    index: Any,
+    *,
+    revision: str = "",
+    use_vectors: bool = True,
+) -> SuggestionIndex:
+    """Fill ``index`` with article chunks (passages) and FAQ pairs (known questions with answers).
+
+    Rows carry ``id``, ``text`` / ``question`` and ``answer``, and optionally a stored ``vector``;
+    rows without one are embedded by the index itself (when it uses embeddings)."""
+    sources: dict[str, dict[str, Any]] = {}
+    with_vectors: list[tuple[KnowledgePassage, bytes]] = []
+    without: list[KnowledgePassage] = []
+    for c in chunks:
+        passage = KnowledgePassage(id=f"c{c['id']}", text=c["text"], title=f"{c['title']} {c['heading']}".strip())
+        sources[passage.id] = {
+            "source": "chunk",
+            "source_id": c["id"],
+            "article_id": c["article_id"],
+            "title": c["title"],
+            "heading": c["heading"],
+        }
+        (with_vectors.append((passage, c["vector"])) if c.get("vector") else without.append(passage))
+    for f in faqs:
+        passage = KnowledgePassage(id=f"f{f['id']}", text=f["question"], source="question", answer=f["answer"])
+        sources[passage.id] = {
+            "source": "faq",
+            "source_id": f["id"],
+            "question": f["question"],
+            "support": f.get("support", 1),
+        }
+        (with_vectors.append((passage, f["vector"])) if f.get("vector") else without.append(passage))
+    if use_vectors and with_vectors and hasattr(index, "add_vectors"):
+        matrix = np.vstack([np.frombuffer(v, dtype=np.float32) for _, v in with_vectors])
+        index.add_vectors([p for p, _ in with_vectors], matrix)
+    else:
+        without = [p for p, _ in with_vectors] + without
+    if without:
+        index.add(without)
+    return SuggestionIndex(revision=revision, index=index, sources=sources)
 
 
 _SHARED: dict[bool, KnowledgeCache] = {}
@@ -349,8 +374,12 @@ class Suggestion:
 
 
 def suggest(cache: KnowledgeCache, uow: Any, workspace_id: int, question: str, k: int = 3) -> list[Suggestion]:
-    """The best ``k`` answers to a question, best first, one per distinct text."""
-    entry = cache.entry(uow, workspace_id)
+    """The best ``k`` answers to a question from the workspace's cached index."""
+    return rank(cache.entry(uow, workspace_id), question, k)
+
+
+def rank(entry: SuggestionIndex, question: str, k: int = 3) -> list[Suggestion]:
+    """The best ``k`` answers, most confident first, one per distinct text (many FAQ pairs share an answer)."""
     hits = entry.index.search(question, k=max(k * 3, 10))
     out: list[Suggestion] = []
     seen: set[str] = set()
