@@ -18,6 +18,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from liuyu.api.deps import ContainerDep, CurrentReader
+from liuyu.api.routes import attachments
 from liuyu.api.routes.conversations import AGENT_ROLES, mask_text
 from liuyu.services import quality
 from liuyu.services.accounts import Principal
@@ -25,6 +26,7 @@ from liuyu.storage import service_reports
 from liuyu.storage.uow import SqlUnitOfWork
 
 router = APIRouter(prefix="/api/v1/service", tags=["service quality and reports"])
+router.include_router(attachments.router)
 DAY = r"^\d{4}-\d{2}-\d{2}$"
 Dimension = Literal["all", "agent", "team", "channel", "intent", "day", "week", "month"]
 Metric = Literal["conversations", "first_response", "resolution", "sla", "sla_breached", "csat", "qa", "sentiment"]
