@@ -7,12 +7,13 @@ the claiming transaction, so two workers never take the same step and a crash un
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, text, update
 
 from liuyu.domain.engagement.journey import birthday_keys
 from liuyu.domain.engagement.segment import Node
@@ -32,6 +33,28 @@ from liuyu.storage.journey_tables import (
 from liuyu.storage.segments import compile_segment
 
 en, js = journey_enrollments, journey_steps
+
+# One statement for a whole pass, whatever its size (PostgreSQL): arrays in, rows out.
+_PG_PROGRESS = text(
+    "UPDATE journey_enrollments AS e SET state = p.state, step_key = p.step_key, next_run_at = p.next_run_at,"
+    " waiting_until = p.waiting_until, finished_at = p.finished_at"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:states AS text[]), CAST(:steps AS text[]),"
+    " CAST(:nexts AS timestamptz[]), CAST(:waits AS timestamptz[]), CAST(:dones AS timestamptz[]))"
+    " AS p(id, state, step_key, next_run_at, waiting_until, finished_at) WHERE e.id = p.id"
+)
+_PG_LOG = text(
+    "INSERT INTO journey_steps (workspace_id, journey_id, enrollment_id, customer_id, step_key, outcome, detail, at)"
+    " SELECT w, j, e, c, k, o, CAST(d AS jsonb), a FROM unnest(CAST(:workspace_id AS bigint[]),"
+    " CAST(:journey_id AS bigint[]), CAST(:enrollment_id AS bigint[]), CAST(:customer_id AS bigint[]),"
+    " CAST(:step_key AS text[]), CAST(:outcome AS text[]), CAST(:detail AS text[]), CAST(:at AS timestamptz[]))"
+    " AS l(w, j, e, c, k, o, d, a)"
+)
+_PG_LOG_AT = text(
+    "INSERT INTO journey_steps (workspace_id, journey_id, enrollment_id, customer_id, step_key, outcome, detail, at)"
+    " SELECT w, j, e, c, k, o, CAST(d AS jsonb), CAST(:at AS timestamptz) FROM unnest(CAST(:workspace_id AS bigint[]),"
+    " CAST(:journey_id AS bigint[]), CAST(:enrollment_id AS bigint[]), CAST(:customer_id AS bigint[]),"
+    " CAST(:step_key AS text[]), CAST(:outcome AS text[]), CAST(:detail AS text[])) AS l(w, j, e, c, k, o, d)"
+)
 LIVE_STATES = ("active", "holdout", "completed")  # may still reach the goal
 JOURNEY_COLUMNS = (
     "id",
@@ -417,8 +440,24 @@ class SqlJourneys:
         return [dict(row) for row in self.conn.execute(query).mappings()]
 
     def save_progress(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Write where each handled enrollment is now: ``id`` with state, step, next run, wait and finish."""
+        """Write where each handled enrollment is now: ``id`` with state, step, next run, wait and finish.
+
+        PostgreSQL takes the whole pass in one ``UPDATE … FROM unnest(arrays)``; SQLite an executemany.
+        """
         if not rows:
+            return
+        if self.dialect == "postgresql":
+            self.conn.execute(
+                _PG_PROGRESS,
+                {
+                    "ids": [r["id"] for r in rows],
+                    "states": [r["state"] for r in rows],
+                    "steps": [r["step_key"] for r in rows],
+                    "nexts": [r["next_run_at"] for r in rows],
+                    "waits": [r["waiting_until"] for r in rows],
+                    "dones": [r["finished_at"] for r in rows],
+                },
+            )
             return
         statement = (
             update(en)
@@ -446,10 +485,21 @@ class SqlJourneys:
 
     def log(self, rows: Iterable[dict[str, Any]]) -> int:
         """Append to the step log: ``workspace_id, journey_id, enrollment_id, customer_id, step_key,
-        outcome, detail, at``."""
+        outcome, detail, at`` (PostgreSQL: one ``INSERT … SELECT unnest(arrays)``)."""
         batch = list(rows)
-        if batch:
+        if not batch:
+            return 0
+        if self.dialect != "postgresql":
             self.conn.execute(insert(js), batch)
+            return len(batch)
+        columns = ("workspace_id", "journey_id", "enrollment_id", "customer_id", "step_key", "outcome")
+        params: dict[str, Any] = {name: [r[name] for r in batch] for name in columns}
+        params["detail"] = [json.dumps(r["detail"], ensure_ascii=False, default=str) for r in batch]
+        times = {r["at"] for r in batch}
+        if len(times) == 1:  # a pass logs everything at its one "now": send it once, not per row
+            self.conn.execute(_PG_LOG_AT, {**params, "at": times.pop()})
+        else:
+            self.conn.execute(_PG_LOG, {**params, "at": [r["at"] for r in batch]})
         return len(batch)
 
     def savepoint(self) -> Any:
