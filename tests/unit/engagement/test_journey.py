@@ -121,3 +121,18 @@ def test_uplift_has_a_newcombe_interval_that_knows_small_groups() -> None:
     paper = uplift(70, 56, 80, 48)
     assert (round(paper.low or 0, 4), round(paper.high or 0, 4)) == (0.0524, 0.3339)
     assert uplift(10, 3, 0, 0).uplift is None
+
+
+def test_the_full_example_in_the_docs_is_a_valid_journey() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    page = (Path(__file__).parents[3] / "docs" / "journeys.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", page, flags=re.S)
+    journey = read_journey(yaml.safe_load(blocks[0]))
+    assert [s.kind for s in journey.steps] == ["tag", "wait", "branch", "coupon", "send", "points", "webhook", "ticket"]
+    for line in blocks[1].strip().splitlines():
+        trigger = yaml.safe_load(line.split("  #")[0])["trigger"]
+        assert read_journey(SECOND_TOUCH | {"trigger": trigger}).trigger.kind in ("segment", "date", "schedule")
