@@ -288,17 +288,27 @@ def set_program(uow: Any, workspace_id: int, text: str, *, actor: str, at: datet
 
 
 def _act(uow: Any, workspace_id: int, record: FactRecord, fact: Fact) -> list[Any]:
-    """Check an operator action against the member's replayed account, then store it and its entries."""
+    """Check an operator action against the member's replayed account, then store it and its entries.
+
+    The action is the newest fact of the member, so the book replayed to check it is, with the
+    action applied, the book a fresh replay would give: its rows are written without replaying twice.
+    """
     customer = record.customer_id or 0
-    book = uow.loyalty.book(workspace_id, [customer])
+    component = uow.loyalty.component_of(workspace_id, [customer])
+    records = uow.loyalty.facts_of(workspace_id, component)
+    book = build_book(uow.loyalty.program(workspace_id), records)
     entries = book.apply(fact)  # raises when refused: nothing is stored
     uow.loyalty.add_facts(workspace_id, [record])
-    uow.loyalty.materialize(workspace_id, [customer])
+    uow.loyalty.write(workspace_id, book, component, [*records, record])
     return entries
 
 
-def _lock_and_seen(uow: Any, workspace_id: int, key: str) -> FactRecord | None:
-    uow.ingest.lock_workspace(workspace_id)
+def _lock_and_seen(uow: Any, workspace_id: int, key: str, customer_id: int | None = None) -> FactRecord | None:
+    """Take the lock an action needs (one member's, or the whole workspace's), then look its key up."""
+    if customer_id is None:
+        uow.ingest.lock_workspace(workspace_id)
+    else:
+        uow.loyalty.lock_member(workspace_id, customer_id)
     return uow.loyalty.fact(workspace_id, key)
 
 
@@ -311,7 +321,7 @@ def redeem(
     if not request_id.strip():
         raise InvalidInput("a redemption needs a request id (its idempotency key)", field="request_id")
     key = f"redeem:{request_id}"
-    seen = _lock_and_seen(uow, workspace_id, key)
+    seen = _lock_and_seen(uow, workspace_id, key, customer_id)
     if seen is not None:
         if seen.customer_id != customer_id or int(seen.payload["points"]) != points:
             raise Conflict(f"request id {request_id} was already used for another redemption")
@@ -339,7 +349,7 @@ def adjust(
     if not reason.strip():
         raise InvalidInput("an adjustment needs a reason", field="reason")
     key = f"adjust:{adjustment_id}"
-    if _lock_and_seen(uow, workspace_id, key) is not None:
+    if _lock_and_seen(uow, workspace_id, key, customer_id) is not None:
         return {"adjustment_id": adjustment_id, "points": points, "replayed": True}
     payload = {"adjustment_id": adjustment_id, "points": points, "reason": reason}
     record = FactRecord(key, "adjust", uow.loyalty.log_end(workspace_id), at, customer_id, payload, operator)

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, text, update
 
 from liuyu.domain.engagement.segment import Node
 from liuyu.domain.eventlog import Event
@@ -307,6 +307,25 @@ class SqlLoyalty:
             )
         ).first()
         return None if row is None else _record(row)
+
+    def lock_member(self, workspace_id: int, customer_id: int) -> None:
+        """Queue actions on one member (and on everyone merged with them) while other members' run side by side.
+
+        PostgreSQL: the workspace's lock in shared mode (imports, merges and the daily job hold it
+        exclusively, so a member's component cannot change meanwhile), then the member's own lock,
+        keyed by the smallest customer of the component. SQLite has one writer: nothing to add.
+        """
+        if self.conn.dialect.name != "postgresql":
+            return
+        self.conn.execute(
+            text("SELECT pg_advisory_xact_lock_shared(hashtext('liuyu:' || current_schema()), :ws)"),
+            {"ws": workspace_id},
+        )
+        first = min(self.component_of(workspace_id, [customer_id]))
+        self.conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended('liuyu:member:' || current_schema() || :key, 0))"),
+            {"key": f":{workspace_id}:{first}"},
+        )
 
     def _merged_pairs(self, workspace_id: int) -> list[tuple[int, int]]:
         rows = self.conn.execute(

@@ -37,6 +37,7 @@ loyalty_facts = Table(
     Column("at", UTCDateTime, nullable=False),
     UniqueConstraint("workspace_id", "key", name="uq_loyalty_facts_key"),
     Index("ix_loyalty_facts_customer", "workspace_id", "customer_id"),
+    Index("ix_loyalty_facts_kind", "workspace_id", "kind"),  # merges, read by every action to find its member
 )
 
 # -- derived from loyalty_facts ---------------------------------------------------------------
