@@ -418,6 +418,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('loyalty_facts', schema=None) as batch_op:
         batch_op.create_index('ix_loyalty_facts_customer', ['workspace_id', 'customer_id'], unique=False)
+        batch_op.create_index('ix_loyalty_facts_kind', ['workspace_id', 'kind'], unique=False)
 
     op.create_table('loyalty_members',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -1223,6 +1224,7 @@ def downgrade() -> None:
     op.drop_table('loyalty_programs')
     op.drop_table('loyalty_members')
     with op.batch_alter_table('loyalty_facts', schema=None) as batch_op:
+        batch_op.drop_index('ix_loyalty_facts_kind')
         batch_op.drop_index('ix_loyalty_facts_customer')
 
     op.drop_table('loyalty_facts')
