@@ -18,6 +18,7 @@ BENCHMARKS = [
     "bench.journeys",
     "bench.nlp_lexical",
     "bench.nlp_retrieval",
+    "bench.service_inbox",
 ]
 
 
