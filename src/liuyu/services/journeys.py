@@ -17,12 +17,11 @@ import yaml
 from liuyu.domain.engagement.journey import (
     Journey,
     in_control,
-    journey_document,
     may_enter,
     occurrence,
-    read_journey,
     target_day,
 )
+from liuyu.domain.engagement.journey_format import journey_document, read_journey
 from liuyu.domain.engagement.uplift import uplift
 from liuyu.domain.errors import InvalidInput, NotFound
 from liuyu.domain.eventlog import Event

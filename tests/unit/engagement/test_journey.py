@@ -9,12 +9,11 @@ import pytest
 from liuyu.domain.engagement.journey import (
     birthday_keys,
     in_control,
-    journey_document,
     may_enter,
     occurrence,
-    read_journey,
     wait_until,
 )
+from liuyu.domain.engagement.journey_format import journey_document, read_journey
 from liuyu.domain.engagement.uplift import uplift, wilson
 from liuyu.domain.errors import InvalidInput
 
