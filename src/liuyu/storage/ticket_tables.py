@@ -44,6 +44,7 @@ tickets = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_tickets_queue", "workspace_id", "queue", "status", "sla_due_at"),
+    Index("ix_tickets_status", "workspace_id", "status", "sla_due_at"),  # the all-queues view
     Index("ix_tickets_customer", "workspace_id", "customer_id"),
     Index("ix_tickets_conversation", "workspace_id", "conversation_id"),
     Index("ix_tickets_sla_check", "sla_check_at"),
