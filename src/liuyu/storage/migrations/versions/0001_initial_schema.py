@@ -784,6 +784,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_tickets_customer', ['workspace_id', 'customer_id'], unique=False)
         batch_op.create_index('ix_tickets_queue', ['workspace_id', 'queue', 'status', 'sla_due_at'], unique=False)
         batch_op.create_index('ix_tickets_sla_check', ['sla_check_at'], unique=False)
+        batch_op.create_index('ix_tickets_status', ['workspace_id', 'status', 'sla_due_at'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -1167,6 +1168,7 @@ def downgrade() -> None:
     op.drop_table('kb_chunks')
     op.drop_table('users')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_status')
         batch_op.drop_index('ix_tickets_sla_check')
         batch_op.drop_index('ix_tickets_queue')
         batch_op.drop_index('ix_tickets_customer')
