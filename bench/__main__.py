@@ -15,6 +15,7 @@ BENCHMARKS = [
     "bench.http_ingest",
     "bench.segments",
     "bench.loyalty",
+    "bench.loyalty_http",
     "bench.journeys",
     "bench.nlp_lexical",
     "bench.nlp_retrieval",
