@@ -17,6 +17,7 @@ The provider's settings (``messaging_providers.config``) say where and how to ca
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,9 +28,31 @@ from liuyu.domain.errors import InvalidInput
 from liuyu.services.inbox import DeliveryError
 from liuyu.services.messaging_setup import check_http_config
 
-__all__ = ["HttpProviderAdapter", "message_context"]
+__all__ = ["HttpProviderAdapter", "PooledClient", "message_context"]
 
 RETRY_STATUSES = (408, 425, 429)
+
+
+class PooledClient:
+    """One httpx client per adapter, made on first use: a pass over the outbox reuses connections
+    instead of paying for a new client (and its TLS context) per message."""
+
+    def __init__(self, timeout: float, transport: httpx.BaseTransport | None = None) -> None:
+        self.timeout, self.transport = timeout, transport
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=self.timeout, transport=self.transport)
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
 
 def message_context(payload: Mapping[str, Any], idempotency_key: str) -> dict[str, Any]:
@@ -51,8 +74,7 @@ class HttpProviderAdapter:
     """Calls the provider's HTTP API as its settings describe; the response decides sent or retry."""
 
     def __init__(self, timeout: float = 10.0, transport: httpx.BaseTransport | None = None) -> None:
-        self.timeout = timeout
-        self.transport = transport
+        self.client = PooledClient(timeout, transport)
 
     def send(self, channel: Mapping[str, Any], payload: Mapping[str, Any], idempotency_key: str) -> None:
         config: Mapping[str, Any] = channel.get("config") or {}
@@ -78,9 +100,10 @@ class HttpProviderAdapter:
             request["data"] = {k: str(v) for k, v in body.items()}
         else:
             request["json"] = body
+        if auth is not None:
+            request["auth"] = auth
         try:
-            with httpx.Client(timeout=self.timeout, transport=self.transport, auth=auth) as client:
-                response = client.request(method, str(config["url"]), **request)
+            response = self.client.get().request(method, str(config["url"]), **request)
         except httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
         self._check(config.get("success") or {}, response)

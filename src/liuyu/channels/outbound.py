@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from liuyu.channels.http_provider import HttpProviderAdapter
+from liuyu.channels.http_provider import HttpProviderAdapter, PooledClient
 from liuyu.services.inbox import SIGNATURE_HEADER, DeliveryError, OutboundAdapter, sign
 
 __all__ = ["SmtpAdapter", "WebhookAdapter", "default_adapters"]
@@ -24,8 +24,7 @@ class WebhookAdapter:
     """POSTs the reply as JSON, signed with the channel's outbound secret (HMAC-SHA256 of the body)."""
 
     def __init__(self, timeout: float = 10.0, transport: httpx.BaseTransport | None = None) -> None:
-        self.timeout = timeout
-        self.transport = transport
+        self.client = PooledClient(timeout, transport)
 
     def send(self, channel: Mapping[str, Any], payload: Mapping[str, Any], idempotency_key: str) -> None:
         body = json.dumps(dict(payload), ensure_ascii=False, sort_keys=True).encode()
@@ -33,8 +32,7 @@ class WebhookAdapter:
         if channel.get("outbound_secret"):
             headers[SIGNATURE_HEADER] = sign(str(channel["outbound_secret"]), body)
         try:
-            with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
-                response = client.post(str(channel["outbound_target"]), content=body, headers=headers)
+            response = self.client.get().post(str(channel["outbound_target"]), content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500 or response.status_code in (408, 429):

@@ -13,12 +13,19 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from liuyu.channels.outbound import default_adapters
-from liuyu.services.inbox import OutboxReport, RetryPolicy, send_outbox
+from liuyu.services.inbox import OutboundAdapter, OutboxReport, RetryPolicy, send_outbox
 from liuyu.services.messaging import ROUTES
 from liuyu.storage.uow import SqlUnitOfWork
 
 EVERY_SECONDS = 2.0
 BATCH = 100
+_ADAPTERS: dict[str, OutboundAdapter] = {}  # made once per process, so HTTP connections are reused
+
+
+def adapters() -> dict[str, OutboundAdapter]:
+    if not _ADAPTERS:
+        _ADAPTERS.update(default_adapters())
+    return _ADAPTERS
 
 
 def deliver(engine: Engine, now: datetime) -> int:
@@ -32,7 +39,7 @@ def deliver_pass(
     """Claim up to ``limit`` due rows of every route and deliver them."""
     return send_outbox(
         lambda: SqlUnitOfWork(engine),
-        default_adapters(),
+        adapters(),
         policy=policy,
         limit=limit,
         now=lambda: now,
