@@ -246,3 +246,26 @@ def test_a_birthday_journey_starts_three_days_before_once_per_day(engine: Engine
     assert view["entry"] == {"entered": 1}
     with engine.connect() as conn:
         assert conn.execute(select(journey_enrollments.c.customer_id)).scalars().all() == [1]
+
+
+def test_a_paused_journey_neither_starts_nor_moves_anyone_until_resumed(engine: Engine) -> None:
+    ws = workspace(engine)
+    journey = apply(engine, ws, SECOND_TOUCH)
+    with SqlUnitOfWork(engine) as uow:
+        journeys.set_status(uow, ws, journey["id"], "paused", now=NOW)
+        uow.commit()
+    ingest(engine, ws, [paid(1, "13500135000", NOW - timedelta(minutes=9))])
+    assert shown(engine, ws, journey["id"])["entry"] == {}
+    with SqlUnitOfWork(engine) as uow:
+        journeys.set_status(uow, ws, journey["id"], "active", now=NOW)
+        uow.commit()
+    ingest(engine, ws, [paid(2, "13500135001", NOW - timedelta(minutes=8))])
+    with SqlUnitOfWork(engine) as uow:
+        journeys.set_status(uow, ws, journey["id"], "paused", now=NOW)
+        uow.commit()
+    sender = RecordingSender()
+    assert work(engine, NOW, sender) == 0
+    with SqlUnitOfWork(engine) as uow:
+        journeys.set_status(uow, ws, journey["id"], "active", now=NOW)
+        uow.commit()
+    assert work(engine, NOW, sender) == 2
