@@ -71,6 +71,9 @@ class SqlIngestStore:
             self.conn.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext('liuyu:' || current_schema()), :ws)"), {"ws": workspace_id}
             )
+            # Lookups bind whole key lists as one array; a cached generic plan cannot see how long the
+            # list is and falls back to scanning (0.5 s instead of 10 ms at 30,000 events).
+            self.conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
     def _next_ids(self, table: t.Table, column: str, count: int) -> list[int]:
         if count == 0:
