@@ -19,6 +19,7 @@ BENCHMARKS = [
     "bench.journeys",
     "bench.nlp_lexical",
     "bench.nlp_retrieval",
+    "bench.tickets",
     "bench.service_inbox",
 ]
 
