@@ -67,6 +67,8 @@ class SendDecision:
 class MessagingStore(Protocol):
     """What ``request_send`` needs of storage (``liuyu.storage.messaging_store.SqlMessaging``)."""
 
+    @property
+    def serialized(self) -> bool: ...  # the database already serializes writers (no lock needed)
     def send_by_key(self, workspace_id: int, key: str) -> dict[str, Any] | None: ...
     def lock_customer(self, workspace_id: int, customer_id: int) -> None: ...
     def live_customer(self, workspace_id: int, customer_id: int) -> int | None: ...
@@ -127,7 +129,7 @@ def request_send(uow: Any, request: SendRequest, *, now: datetime) -> SendDecisi
     if existing is not None:
         return decision_of(existing)
     customer = store.live_customer(ws, request.customer_id)
-    if customer is not None:
+    if customer is not None and not store.serialized:
         store.lock_customer(ws, customer)
         existing = store.send_by_key(ws, request.idempotency_key)  # a concurrent twin got there first
         if existing is not None:

@@ -28,16 +28,33 @@ def _dict(row: Any) -> dict[str, Any]:
 class SqlMessaging:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # Setup rows read by every decision, kept for this unit of work (one transaction); writes
+        # through this store drop them.
+        self._setup: dict[tuple[Any, ...], Any] = {}
+
+    def _cached(self, key: tuple[Any, ...], load: Any) -> Any:
+        if key not in self._setup:
+            self._setup[key] = load()
+        return self._setup[key]
+
+    @property
+    def serialized(self) -> bool:
+        """True where the database already serializes writers (SQLite's one write lock)."""
+        return self.conn.dialect.name == "sqlite"
 
     # -- settings, providers, templates -----------------------------------------------------------
 
     def settings(self, workspace_id: int) -> dict[str, Any]:
-        found = self.conn.execute(
-            select(messaging_settings.c.settings).where(messaging_settings.c.workspace_id == workspace_id)
-        ).scalar()
+        found = self._cached(
+            ("settings", workspace_id),
+            lambda: self.conn.execute(
+                select(messaging_settings.c.settings).where(messaging_settings.c.workspace_id == workspace_id)
+            ).scalar(),
+        )
         return dict(found or {})
 
     def save_settings(self, workspace_id: int, settings: dict[str, Any], now: datetime) -> None:
+        self._setup.clear()
         changed = self.conn.execute(
             update(messaging_settings)
             .where(messaging_settings.c.workspace_id == workspace_id)
@@ -49,11 +66,14 @@ class SqlMessaging:
             )
 
     def provider(self, workspace_id: int, channel: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            select(messaging_providers).where(
-                messaging_providers.c.workspace_id == workspace_id, messaging_providers.c.channel == channel
-            )
-        ).first()
+        row = self._cached(
+            ("provider", workspace_id, channel),
+            lambda: self.conn.execute(
+                select(messaging_providers).where(
+                    messaging_providers.c.workspace_id == workspace_id, messaging_providers.c.channel == channel
+                )
+            ).first(),
+        )
         return _dict(row) if row else None
 
     def providers(self, workspace_id: int) -> list[dict[str, Any]]:
@@ -65,6 +85,7 @@ class SqlMessaging:
         return [_dict(r) for r in rows]
 
     def save_provider(self, workspace_id: int, channel: str, values: dict[str, Any], now: datetime) -> None:
+        self._setup.clear()
         where = (messaging_providers.c.workspace_id == workspace_id, messaging_providers.c.channel == channel)
         if self.conn.execute(update(messaging_providers).where(*where).values(**values, updated_at=now)).rowcount:
             return
@@ -73,13 +94,16 @@ class SqlMessaging:
         )
 
     def template(self, workspace_id: int, channel: str, name: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            select(messaging_templates).where(
-                messaging_templates.c.workspace_id == workspace_id,
-                messaging_templates.c.channel == channel,
-                messaging_templates.c.name == name,
-            )
-        ).first()
+        row = self._cached(
+            ("template", workspace_id, channel, name),
+            lambda: self.conn.execute(
+                select(messaging_templates).where(
+                    messaging_templates.c.workspace_id == workspace_id,
+                    messaging_templates.c.channel == channel,
+                    messaging_templates.c.name == name,
+                )
+            ).first(),
+        )
         return _dict(row) if row else None
 
     def templates(self, workspace_id: int) -> list[dict[str, Any]]:
@@ -91,6 +115,7 @@ class SqlMessaging:
         return [_dict(r) for r in rows]
 
     def save_template(self, workspace_id: int, channel: str, name: str, values: dict[str, Any], now: datetime) -> None:
+        self._setup.clear()
         where = (
             messaging_templates.c.workspace_id == workspace_id,
             messaging_templates.c.channel == channel,
@@ -105,6 +130,7 @@ class SqlMessaging:
         )
 
     def delete_template(self, workspace_id: int, channel: str, name: str) -> bool:
+        self._setup.clear()
         return bool(
             self.conn.execute(
                 delete(messaging_templates).where(
