@@ -15,6 +15,6 @@ app = typer.Typer(
 
 
 def register() -> typer.Typer:
-    from liuyu.cli import eval_clv, eval_linkage, eval_text  # noqa: F401  (registers the commands)
+    from liuyu.cli import eval_clv, eval_linkage, eval_suggestions, eval_text  # noqa: F401  (registers the commands)
 
     return app

@@ -149,7 +149,7 @@ def faq_pair(thread: Sequence[dict[str, Any]], bot_actor: str = BOT_ACTOR) -> tu
     return mask_contacts(question)[:500], mask_contacts(text)[:2000]
 
 
-def _normal(text: str) -> str:
+def fold_text(text: str) -> str:
     from liuyu.nlp.embeddings import clean_text
 
     return _DIGITS.sub("0", clean_text(text).lower())
@@ -186,7 +186,7 @@ def mine_faqs(
             faq_id = None
             if pair is not None:
                 question, answer = pair
-                digest = hashlib.sha256(f"{_normal(question)}\n{_normal(answer)}".encode()).hexdigest()
+                digest = hashlib.sha256(f"{fold_text(question)}\n{fold_text(answer)}".encode()).hexdigest()
                 faq_id, created = uow.knowledge.add_faq(
                     workspace_id,
                     {
