@@ -1,5 +1,6 @@
 """In a real browser: the reply box warns of listed words as the agent types; the reports page drills
-down from a figure to its conversations and exports them as CSV."""
+down from a figure to its conversations, exports them as CSV, and opens a conversation's QA, where a
+supervisor overrides a score with a reason."""
 
 from __future__ import annotations
 
@@ -53,4 +54,14 @@ def test_the_reply_box_warns_of_a_promise_and_the_reports_drill_down_to_csv(api:
         lines = exported.text().strip().splitlines()
         assert exported.headers["content-type"].startswith("text/csv") and len(lines) == 2
         assert lines[1].startswith(f"{cid},tmall,buyer-1,alice")
+
+        page.click(f"#drill tr[data-conversation='{cid}'] a.qa-link")
+        words = page.locator("#qa-scores tr[data-criterion=words]")
+        assert "不关我事" in words.inner_text() and words.locator(".score").inner_text().startswith("0")
+        before = float(page.inner_text("#qa-total"))
+        words.locator("input[name=score]").fill("20")
+        words.locator("input[name=reason]").fill("客户先骂人，主管认可")
+        words.locator("button").click()
+        page.wait_for_selector("#qa-scores tr[data-criterion=words] >> text=客户先骂人，主管认可")
+        assert float(page.inner_text("#qa-total")) > before
         page.close()

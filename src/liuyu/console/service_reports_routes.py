@@ -1,15 +1,18 @@
 """The service reports page: figures by agent, team, channel, intent or period; each figure opens
-the conversations behind it, and every list downloads as CSV (the API's export)."""
+the conversations behind it, and every list downloads as CSV (the API's export). A conversation's
+QA page shows each criterion with its evidence and lets a supervisor override it with a reason."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import RedirectResponse, Response
 
 from liuyu.api.routes.service_quality import DRILLS, drill_url, mask_row
 from liuyu.console.routes import _login_redirect, _principal, render
+from liuyu.domain.errors import LiuyuError
+from liuyu.services import quality
 from liuyu.storage import service_reports
 from liuyu.storage.uow import SqlUnitOfWork
 
@@ -104,3 +107,44 @@ def mount(app: FastAPI) -> None:
             more=page * 100 < total,
             next_url=_console_url(drill_url(scope, metric)) + f"&page={page + 1}",
         )
+
+    @app.get("/console/service/qa/{conversation_id}", include_in_schema=False)
+    def qa_page(conversation_id: int, request: Request) -> Response:
+        principal = _principal(request)
+        if principal is None:
+            return _login_redirect(request)
+        try:
+            with SqlUnitOfWork(request.app.state.container.engine) as uow:
+                view = quality.qa_view(uow, principal.workspace_id, conversation_id)
+        except LiuyuError:
+            return render(request, "not_found.html", principal, status=404, what=conversation_id)
+        return render(
+            request,
+            "service/qa.html",
+            principal,
+            active="service-reports",
+            qa=view,
+            can_override=principal.role in quality.SUPERVISOR_ROLES,
+        )
+
+    @app.post("/console/service/qa/{conversation_id}", include_in_schema=False)
+    def qa_override(
+        conversation_id: int,
+        request: Request,
+        criterion: str = Form(...),
+        score: float = Form(...),
+        reason: str = Form(""),
+    ) -> Response:
+        principal = _principal(request)
+        if principal is None:
+            return _login_redirect(request)
+        try:
+            principal.require(*quality.SUPERVISOR_ROLES)
+            with SqlUnitOfWork(request.app.state.container.engine) as uow:
+                quality.override_score(
+                    uow, principal.workspace_id, conversation_id, criterion, score, reason, principal.actor
+                )
+                uow.commit()
+        except LiuyuError as exc:
+            return render(request, "error.html", principal, status=400, message=str(exc))
+        return RedirectResponse(f"/console/service/qa/{conversation_id}", status_code=303)
