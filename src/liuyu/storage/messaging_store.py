@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, text, update
 
 from liuyu.storage import tables as t
 from liuyu.storage.messaging_tables import (
@@ -23,6 +23,82 @@ from liuyu.storage.service_tables import conversations, messages, outbox
 
 def _dict(row: Any) -> dict[str, Any]:
     return dict(row._mapping)
+
+
+# Statements built once: a decision runs a dozen small queries, and building them each time cost
+# more than running them.
+_WS, _ID, _IDS = bindparam("ws"), bindparam("id"), bindparam("ids", expanding=True)
+_SEND_BY_KEY = select(messaging_sends).where(
+    messaging_sends.c.workspace_id == _WS, messaging_sends.c.idempotency_key == bindparam("key")
+)
+_CUSTOMER = select(t.customers.c.id, t.customers.c.merged_into).where(
+    t.customers.c.workspace_id == _WS, t.customers.c.id == _ID
+)
+_LOSERS = select(t.customers.c.id).where(t.customers.c.workspace_id == _WS, t.customers.c.merged_into == _ID)
+_IDENTIFIERS = (
+    select(t.identifiers.c.kind, t.identifiers.c.value)
+    .where(
+        t.identifiers.c.workspace_id == _WS,
+        t.identifiers.c.customer_id == _ID,
+        t.identifiers.c.kind.in_(bindparam("kinds", expanding=True)),
+    )
+    .order_by(t.identifiers.c.verified.desc(), t.identifiers.c.first_seq)
+)
+_RECENT_PAYLOADS = (
+    select(t.events.c.payload)
+    .where(t.events.c.workspace_id == _WS, t.events.c.customer_id == _ID)
+    .order_by(t.events.c.occurred_at.desc())
+    .limit(50)
+)
+_CONSENTS = (
+    select(messaging_consents)
+    .where(messaging_consents.c.workspace_id == _WS, messaging_consents.c.customer_id.in_(_IDS))
+    .order_by(messaging_consents.c.at, messaging_consents.c.id)
+)
+_TAGGED = (
+    select(t.customer_tags.c.tag)
+    .where(
+        t.customer_tags.c.workspace_id == _WS,
+        t.customer_tags.c.customer_id.in_(_IDS),
+        t.customer_tags.c.tag.in_(bindparam("tags", expanding=True)),
+    )
+    .limit(1)
+)
+_OPEN_ANALYSES = (
+    select(conversations.c.id, messages.c.analysis)
+    .join(messages, messages.c.conversation_id == conversations.c.id)
+    .where(
+        conversations.c.workspace_id == _WS,
+        conversations.c.customer_id.in_(_IDS),
+        conversations.c.status != "resolved",
+        messages.c.direction == "in",
+        messages.c.analysis.is_not(None),
+    )
+)
+_RECENT_ANALYSES = (
+    select(messages.c.sent_at, messages.c.analysis)
+    .join(conversations, messages.c.conversation_id == conversations.c.id)
+    .where(
+        conversations.c.workspace_id == _WS,
+        conversations.c.customer_id.in_(_IDS),
+        messages.c.direction == "in",
+        messages.c.sent_at > bindparam("since", type_=messages.c.sent_at.type),
+        messages.c.analysis.is_not(None),
+    )
+    .order_by(messages.c.sent_at.desc())
+)
+_SUPPRESSED = select(messaging_suppressions.c.kind, messaging_suppressions.c.value).where(
+    messaging_suppressions.c.workspace_id == _WS,
+    messaging_suppressions.c.value.in_(bindparam("values", expanding=True)),
+)
+_MARKETING_TIMES = select(func.coalesce(messaging_sends.c.not_before, messaging_sends.c.decided_at)).where(
+    messaging_sends.c.workspace_id == _WS,
+    messaging_sends.c.customer_id.in_(_IDS),
+    messaging_sends.c.purpose == "marketing",
+    messaging_sends.c.decision == "queued",
+    or_(messaging_sends.c.delivery_status.is_(None), messaging_sends.c.delivery_status != "failed"),
+    messaging_sends.c.decided_at > bindparam("since", type_=messaging_sends.c.decided_at.type),
+)
 
 
 class SqlMessaging:
@@ -144,20 +220,12 @@ class SqlMessaging:
     # -- customers: who, where, and what the guardrails look at ---------------------------------
 
     def live_customer(self, workspace_id: int, customer_id: int) -> int | None:
-        row = self.conn.execute(
-            select(t.customers.c.id, t.customers.c.merged_into).where(
-                t.customers.c.workspace_id == workspace_id, t.customers.c.id == customer_id
-            )
-        ).first()
+        row = self.conn.execute(_CUSTOMER, {"ws": workspace_id, "id": customer_id}).first()
         return None if row is None else int(row.merged_into or row.id)
 
     def family(self, workspace_id: int, customer_id: int) -> list[int]:
         """The customer and every customer merged into it: consent and sends follow a merge."""
-        losers = self.conn.execute(
-            select(t.customers.c.id).where(
-                t.customers.c.workspace_id == workspace_id, t.customers.c.merged_into == customer_id
-            )
-        ).scalars()
+        losers = self.conn.execute(_LOSERS, {"ws": workspace_id, "id": customer_id}).scalars()
         return [customer_id, *losers]
 
     def lock_customer(self, workspace_id: int, customer_id: int) -> None:
@@ -171,43 +239,22 @@ class SqlMessaging:
 
     def identifiers(self, workspace_id: int, customer_id: int, kinds: Sequence[str]) -> dict[str, list[str]]:
         """Identifier values of the customer by kind, verified ones and the oldest first."""
-        rows = self.conn.execute(
-            select(t.identifiers.c.kind, t.identifiers.c.value)
-            .where(
-                t.identifiers.c.workspace_id == workspace_id,
-                t.identifiers.c.customer_id == customer_id,
-                t.identifiers.c.kind.in_(list(kinds)),
-            )
-            .order_by(t.identifiers.c.verified.desc(), t.identifiers.c.first_seq)
-        )
+        rows = self.conn.execute(_IDENTIFIERS, {"ws": workspace_id, "id": customer_id, "kinds": list(kinds)})
         found: dict[str, list[str]] = {}
         for kind, value in rows:
             found.setdefault(kind, []).append(value)
         return found
 
-    def timezone(self, workspace_id: int, customer_id: int, recent: int = 50) -> str | None:
+    def timezone(self, workspace_id: int, customer_id: int) -> str | None:
         """The time zone the customer's recent events name (``traits.timezone``), if any."""
-        rows = self.conn.execute(
-            select(t.events.c.payload)
-            .where(t.events.c.workspace_id == workspace_id, t.events.c.customer_id == customer_id)
-            .order_by(t.events.c.occurred_at.desc())
-            .limit(recent)
-        ).scalars()
-        for payload in rows:
+        for payload in self.conn.execute(_RECENT_PAYLOADS, {"ws": workspace_id, "id": customer_id}).scalars():
             zone = ((payload or {}).get("traits") or {}).get("timezone")
             if isinstance(zone, str) and zone:
                 return zone
         return None
 
     def consents(self, workspace_id: int, customer_ids: Sequence[int]) -> list[dict[str, Any]]:
-        rows = self.conn.execute(
-            select(messaging_consents)
-            .where(
-                messaging_consents.c.workspace_id == workspace_id,
-                messaging_consents.c.customer_id.in_(list(customer_ids)),
-            )
-            .order_by(messaging_consents.c.at, messaging_consents.c.id)
-        )
+        rows = self.conn.execute(_CONSENTS, {"ws": workspace_id, "ids": list(customer_ids)})
         return [_dict(r) for r in rows]
 
     def add_consent(self, row: dict[str, Any]) -> int:
@@ -216,30 +263,12 @@ class SqlMessaging:
     def complaint(self, workspace_id: int, customer_ids: Sequence[int], tags: Sequence[str]) -> str | None:
         """Why the customer counts as complaining: a complaint tag, or an unresolved conversation one
         of whose customer messages was read as a complaint."""
+        ids = list(customer_ids)
         if tags:
-            tag = self.conn.execute(
-                select(t.customer_tags.c.tag)
-                .where(
-                    t.customer_tags.c.workspace_id == workspace_id,
-                    t.customer_tags.c.customer_id.in_(list(customer_ids)),
-                    t.customer_tags.c.tag.in_(list(tags)),
-                )
-                .limit(1)
-            ).scalar()
+            tag = self.conn.execute(_TAGGED, {"ws": workspace_id, "ids": ids, "tags": list(tags)}).scalar()
             if tag:
                 return f"tagged {tag}"
-        rows = self.conn.execute(
-            select(conversations.c.id, messages.c.analysis)
-            .join(messages, messages.c.conversation_id == conversations.c.id)
-            .where(
-                conversations.c.workspace_id == workspace_id,
-                conversations.c.customer_id.in_(list(customer_ids)),
-                conversations.c.status != "resolved",
-                messages.c.direction == "in",
-                messages.c.analysis.is_not(None),
-            )
-        )
-        for conversation_id, analysis in rows:
+        for conversation_id, analysis in self.conn.execute(_OPEN_ANALYSES, {"ws": workspace_id, "ids": ids}):
             if ((analysis or {}).get("intent") or {}).get("label") == "complaint":
                 return f"open complaint in conversation {conversation_id}"
         return None
@@ -249,18 +278,7 @@ class SqlMessaging:
     ) -> datetime | None:
         """The latest customer message since ``since`` whose positive probability is at most ``score``
         or whose anger is high."""
-        rows = self.conn.execute(
-            select(messages.c.sent_at, messages.c.analysis)
-            .join(conversations, messages.c.conversation_id == conversations.c.id)
-            .where(
-                conversations.c.workspace_id == workspace_id,
-                conversations.c.customer_id.in_(list(customer_ids)),
-                messages.c.direction == "in",
-                messages.c.sent_at > since,
-                messages.c.analysis.is_not(None),
-            )
-            .order_by(messages.c.sent_at.desc())
-        )
+        rows = self.conn.execute(_RECENT_ANALYSES, {"ws": workspace_id, "ids": list(customer_ids), "since": since})
         for sent_at, analysis in rows:
             sentiment = (analysis or {}).get("sentiment") or {}
             value = sentiment.get("score")
@@ -307,28 +325,15 @@ class SqlMessaging:
         """The first (kind, value) of ``entries`` on the suppression list."""
         if not entries:
             return None
-        rows = self.conn.execute(
-            select(messaging_suppressions.c.kind, messaging_suppressions.c.value).where(
-                messaging_suppressions.c.workspace_id == workspace_id,
-                or_(
-                    *(
-                        (messaging_suppressions.c.kind == kind) & (messaging_suppressions.c.value == value)
-                        for kind, value in entries
-                    )
-                ),
-            )
-        ).all()
+        values = sorted({value for _, value in entries})
+        rows = self.conn.execute(_SUPPRESSED, {"ws": workspace_id, "values": values}).all()
         hits = {(r.kind, r.value) for r in rows}
         return next((e for e in entries if e in hits), None)
 
     # -- send decisions and the outbox ----------------------------------------------------------
 
     def send_by_key(self, workspace_id: int, key: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            select(messaging_sends).where(
-                messaging_sends.c.workspace_id == workspace_id, messaging_sends.c.idempotency_key == key
-            )
-        ).first()
+        row = self.conn.execute(_SEND_BY_KEY, {"ws": workspace_id, "key": key}).first()
         return _dict(row) if row else None
 
     def add_send(self, row: dict[str, Any]) -> int:
@@ -342,18 +347,8 @@ class SqlMessaging:
     def marketing_times(self, workspace_id: int, customer_ids: Sequence[int], since: datetime) -> list[datetime]:
         """When the customer's queued marketing sends go (or went), from ``since`` on; failed
         deliveries do not count against a cap."""
-        when = func.coalesce(messaging_sends.c.not_before, messaging_sends.c.decided_at)
-        rows = self.conn.execute(
-            select(when).where(
-                messaging_sends.c.workspace_id == workspace_id,
-                messaging_sends.c.customer_id.in_(list(customer_ids)),
-                messaging_sends.c.purpose == "marketing",
-                messaging_sends.c.decision == "queued",
-                or_(messaging_sends.c.delivery_status.is_(None), messaging_sends.c.delivery_status != "failed"),
-                messaging_sends.c.decided_at > since,
-            )
-        ).scalars()
-        return list(rows)  # coalesce keeps the column type, so these are aware UTC times
+        rows = self.conn.execute(_MARKETING_TIMES, {"ws": workspace_id, "ids": list(customer_ids), "since": since})
+        return list(rows.scalars())  # coalesce keeps the column type, so these are aware UTC times
 
     def sends(
         self, workspace_id: int, *, customer_ids: Sequence[int] | None = None, limit: int = 100
