@@ -275,9 +275,6 @@ def upgrade() -> None:
     with op.batch_alter_table("journey_enrollments", schema=None) as batch_op:
         batch_op.create_index("ix_journey_enrollments_customer", ["workspace_id", "customer_id"], unique=False)
         batch_op.create_index("ix_journey_enrollments_due", ["next_run_at"], unique=False)
-        batch_op.create_index(
-            "ix_journey_enrollments_journey", ["workspace_id", "journey_id", "state", "step_key"], unique=False
-        )
 
     op.create_table(
         "journey_log_marks",
@@ -1543,7 +1540,6 @@ def downgrade() -> None:
     op.drop_table("journey_runs")
     op.drop_table("journey_log_marks")
     with op.batch_alter_table("journey_enrollments", schema=None) as batch_op:
-        batch_op.drop_index("ix_journey_enrollments_journey")
         batch_op.drop_index("ix_journey_enrollments_due")
         batch_op.drop_index("ix_journey_enrollments_customer")
 
