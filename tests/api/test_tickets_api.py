@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from liuyu.storage.uow import SqlUnitOfWork
 from tests.api.conftest import Api
+from tests.api.test_console_pages import login
 
 
 def test_an_agent_opens_transfers_resolves_and_reopens_a_ticket_with_its_audit_trail(api: Api) -> None:
@@ -92,3 +94,21 @@ def test_reminder_report_parcel_feed_and_openapi(api: Api) -> None:
                  "/api/v1/tickets/{ticket_id}/resolve", "/api/v1/tickets/{ticket_id}/reopen",
                  "/api/v1/tickets/reminders", "/api/v1/parcels"):  # fmt: skip
         assert path in paths
+
+
+def test_console_ticket_pages_speak_chinese_and_keep_to_their_workspace(api: Api) -> None:
+    theirs = api.client.post(
+        "/api/v1/tickets", json={"subject": "别家的工单"}, headers=api.headers(api.other.agent_key)
+    )
+    mine = api.client.post("/api/v1/tickets", json={"subject": "发票抬头"}, headers=api.headers(api.qimu.agent_key))
+    login(api, "agent")
+    queue = api.client.get("/console/tickets")
+    assert "工单" in queue.text and "发票抬头" in queue.text and "别家的工单" not in queue.text
+    assert "操作记录" in api.client.get(f"/console/tickets/{mine.json()['ticket']['id']}").text
+    assert api.client.get(f"/console/tickets/{theirs.json()['ticket']['id']}").status_code == 404
+    refused = api.client.post(
+        f"/console/tickets/{theirs.json()['ticket']['id']}", data={"action": "resolve"}, follow_redirects=False
+    )
+    assert refused.status_code == 400
+    with SqlUnitOfWork(api.engine) as uow:  # type: ignore[arg-type]
+        assert uow.tickets.ticket(api.other.id, theirs.json()["ticket"]["id"])["status"] == "open"
