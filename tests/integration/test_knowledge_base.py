@@ -294,3 +294,13 @@ def test_the_bot_answers_with_citations_hands_off_and_reports_containment(engine
         assert uow.service.conversation(workspace, ok["id"])["status"] == "open"
     assert gaps[0]["question"] == "床垫试睡不满意可以退吗" and gaps[0]["detail"]["by"] == "user:ann"
     assert report["channels"][0]["contained"] == 0
+
+
+def test_the_worker_job_mines_every_workspace_once(engine: Engine, workspace: int) -> None:
+    from liuyu.jobs.knowledge import mine_everywhere
+
+    chat(engine, workspace, "a", [("customer", "发票在哪里开"), ("user:ann", "订单详情页点申请发票就可以")])
+    assert mine_everywhere(engine, T0) == 1
+    assert mine_everywhere(engine, T0) == 0
+    with SqlUnitOfWork(engine) as uow:
+        assert [f["question"] for f in uow.knowledge.faqs(workspace)] == ["发票在哪里开"]
