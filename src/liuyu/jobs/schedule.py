@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from liuyu.jobs import journeys, loyalty, outbox, service_quality, tickets
+from liuyu.jobs import journeys, knowledge, loyalty, outbox, service_quality, tickets
 
 
 @dataclass(frozen=True)
@@ -32,4 +32,5 @@ SCHEDULE: list[Job] = [
     Job("journey-steps", journeys.STEPS_EVERY_SECONDS, journeys.run_steps),
     Job("journey-triggers", journeys.TRIGGERS_EVERY_SECONDS, journeys.run_triggers),
     Job("outbox", outbox.EVERY_SECONDS, outbox.deliver),
+    Job("kb-mine-faqs", knowledge.EVERY_SECONDS, knowledge.mine_everywhere),
 ]
