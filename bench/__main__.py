@@ -21,6 +21,7 @@ BENCHMARKS = [
     "bench.nlp_retrieval",
     "bench.tickets",
     "bench.service_inbox",
+    "bench.knowledge_suggest",
 ]
 
 
