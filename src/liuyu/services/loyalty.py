@@ -287,14 +287,15 @@ def set_program(uow: Any, workspace_id: int, text: str, *, actor: str, at: datet
     return program
 
 
-def _act(uow: Any, workspace_id: int, record: FactRecord, fact: Fact) -> list[Any]:
+def _act(uow: Any, workspace_id: int, record: FactRecord, fact: Fact, component: set[int] | None = None) -> list[Any]:
     """Check an operator action against the member's replayed account, then store it and its entries.
 
     The action is the newest fact of the member, so the book replayed to check it is, with the
     action applied, the book a fresh replay would give: its rows are written without replaying twice.
     """
     customer = record.customer_id or 0
-    component = uow.loyalty.component_of(workspace_id, [customer])
+    if component is None:
+        component = uow.loyalty.component_of(workspace_id, [customer])
     records = uow.loyalty.facts_of(workspace_id, component)
     book = build_book(uow.loyalty.program(workspace_id), records)
     entries = book.apply(fact)  # raises when refused: nothing is stored
@@ -303,12 +304,8 @@ def _act(uow: Any, workspace_id: int, record: FactRecord, fact: Fact) -> list[An
     return entries
 
 
-def _lock_and_seen(uow: Any, workspace_id: int, key: str, customer_id: int | None = None) -> FactRecord | None:
-    """Take the lock an action needs (one member's, or the whole workspace's), then look its key up."""
-    if customer_id is None:
-        uow.ingest.lock_workspace(workspace_id)
-    else:
-        uow.loyalty.lock_member(workspace_id, customer_id)
+def _lock_and_seen(uow: Any, workspace_id: int, key: str) -> FactRecord | None:
+    uow.ingest.lock_workspace(workspace_id)
     return uow.loyalty.fact(workspace_id, key)
 
 
@@ -321,14 +318,15 @@ def redeem(
     if not request_id.strip():
         raise InvalidInput("a redemption needs a request id (its idempotency key)", field="request_id")
     key = f"redeem:{request_id}"
-    seen = _lock_and_seen(uow, workspace_id, key, customer_id)
+    component = uow.loyalty.lock_member(workspace_id, customer_id)  # other members' redemptions go on meanwhile
+    seen = uow.loyalty.fact(workspace_id, key)
     if seen is not None:
         if seen.customer_id != customer_id or int(seen.payload["points"]) != points:
             raise Conflict(f"request id {request_id} was already used for another redemption")
         return {"request_id": request_id, "points": points, "replayed": True}
     payload = {"request_id": request_id, "points": points, "reason": reason}
     record = FactRecord(key, "redeem", uow.loyalty.log_end(workspace_id), at, customer_id, payload, str(customer_id))
-    _act(uow, workspace_id, record, Redeem(customer_id, request_id, points, at, reason))
+    _act(uow, workspace_id, record, Redeem(customer_id, request_id, points, at, reason), component)
     return {"request_id": request_id, "points": points, "replayed": False}
 
 
@@ -349,11 +347,12 @@ def adjust(
     if not reason.strip():
         raise InvalidInput("an adjustment needs a reason", field="reason")
     key = f"adjust:{adjustment_id}"
-    if _lock_and_seen(uow, workspace_id, key, customer_id) is not None:
+    component = uow.loyalty.lock_member(workspace_id, customer_id)
+    if uow.loyalty.fact(workspace_id, key) is not None:
         return {"adjustment_id": adjustment_id, "points": points, "replayed": True}
     payload = {"adjustment_id": adjustment_id, "points": points, "reason": reason}
     record = FactRecord(key, "adjust", uow.loyalty.log_end(workspace_id), at, customer_id, payload, operator)
-    _act(uow, workspace_id, record, Adjust(customer_id, adjustment_id, points, operator, reason, at))
+    _act(uow, workspace_id, record, Adjust(customer_id, adjustment_id, points, operator, reason, at), component)
     return {"adjustment_id": adjustment_id, "points": points, "replayed": False}
 
 

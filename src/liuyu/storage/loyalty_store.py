@@ -308,24 +308,26 @@ class SqlLoyalty:
         ).first()
         return None if row is None else _record(row)
 
-    def lock_member(self, workspace_id: int, customer_id: int) -> None:
+    def lock_member(self, workspace_id: int, customer_id: int) -> set[int] | None:
         """Queue actions on one member (and on everyone merged with them) while other members' run side by side.
 
         PostgreSQL: the workspace's lock in shared mode (imports, merges and the daily job hold it
         exclusively, so a member's component cannot change meanwhile), then the member's own lock,
-        keyed by the smallest customer of the component. SQLite has one writer: nothing to add.
+        keyed by the smallest customer of the component, which is returned (it holds until the
+        transaction ends). SQLite has one writer: nothing to add, and None is returned.
         """
         if self.conn.dialect.name != "postgresql":
-            return
+            return None
         self.conn.execute(
             text("SELECT pg_advisory_xact_lock_shared(hashtext('liuyu:' || current_schema()), :ws)"),
             {"ws": workspace_id},
         )
-        first = min(self.component_of(workspace_id, [customer_id]))
+        component = self.component_of(workspace_id, [customer_id])
         self.conn.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended('liuyu:member:' || current_schema() || :key, 0))"),
-            {"key": f":{workspace_id}:{first}"},
+            {"key": f":{workspace_id}:{min(component)}"},
         )
+        return component
 
     def _merged_pairs(self, workspace_id: int) -> list[tuple[int, int]]:
         rows = self.conn.execute(
@@ -420,25 +422,27 @@ class SqlLoyalty:
                 for change in account.tier.history
             ]
             wanted[account.primary] = (_member_row(workspace_id, account, enrollments), history)
-        stored, stale = self._changed_members(workspace_id, ids, wanted)
-        for table in (lt.loyalty_members, lt.loyalty_tier_changes):
-            for part in chunks(sorted(stale)):
+        stored, stale, stale_history = self._changed_members(workspace_id, ids, wanted)
+        for table, gone in ((lt.loyalty_members, stale), (lt.loyalty_tier_changes, stale_history)):
+            for part in chunks(sorted(gone)):
                 self.conn.execute(
                     delete(table).where(table.c.workspace_id == workspace_id, table.c.customer_id.in_(part))
                 )
         fresh = [c for c in wanted if c in stale or c not in stored]
         if fresh:
             self.conn.execute(insert(lt.loyalty_members), [wanted[c][0] for c in fresh])
-            changes = [change for c in fresh for change in wanted[c][1]]
-            if changes:
-                self.conn.execute(insert(lt.loyalty_tier_changes), changes)
+        changes = [change for c in wanted if c in stale_history or c not in stored for change in wanted[c][1]]
+        if changes:
+            self.conn.execute(insert(lt.loyalty_tier_changes), changes)
 
     def _changed_members(
         self, workspace_id: int, ids: list[int], wanted: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]]
-    ) -> tuple[set[int], set[int]]:
-        """Customers with a member row, and those whose row or tier history differs from the replay (or left).
+    ) -> tuple[set[int], set[int], set[int]]:
+        """Customers with a member row; those whose row differs from the replay; those whose tier history does.
 
-        Only those are rewritten, so a batch that touches a member without changing them writes nothing.
+        Members no longer in the replay (merged away) are in both. Only what differs is rewritten, so a
+        batch that touches a member without changing them writes nothing, and a redemption rewrites
+        the member row but not the tier history.
         """
         m, h = lt.loyalty_members.c, lt.loyalty_tier_changes.c
         stored: dict[int, dict[str, Any]] = {}
@@ -455,12 +459,15 @@ class SqlLoyalty:
             ):
                 histories.setdefault(row.customer_id, []).append(tuple(row[1:]))
         stale = set(stored) - set(wanted)
+        stale_history = set(stale)
         for customer in set(stored) & set(wanted):
             row, history = wanted[customer]
             kept = [(c["at"], c["from_tier"], c["to_tier"], c["reason"]) for c in history]
-            if stored[customer] != row or histories.get(customer, []) != kept:
+            if stored[customer] != row:
                 stale.add(customer)
-        return set(stored), stale
+            if histories.get(customer, []) != kept:
+                stale_history.add(customer)
+        return set(stored), stale, stale_history
 
     def member(self, workspace_id: int, customer_id: int) -> dict[str, Any] | None:
         """The member row of the account that holds this customer now."""
