@@ -152,6 +152,7 @@ def run_due(uow: Any, now: datetime, ports: JourneyPorts, *, limit: int = 1000) 
         return 0
     flight = {r["id"]: _Enrollment(r, step_key=r["step_key"], waiting_until=r["waiting_until"]) for r in claimed}
     pending = list(flight.values())
+    definitions: dict[tuple[int, int], Mapping[str, Any]] = {}
     steps = 0
     while pending:
         groups: dict[tuple[int, int, int, str], list[_Enrollment]] = {}
@@ -162,7 +163,9 @@ def run_due(uow: Any, now: datetime, ports: JourneyPorts, *, limit: int = 1000) 
             ).append(item)
         pending = []
         for (ws, journey_id, version, key), items in groups.items():
-            journey = journey_of(journey_id, version, store.definition(journey_id, version)["definition"])
+            if (journey_id, version) not in definitions:  # a version never changes: once per pass
+                definitions[(journey_id, version)] = store.definition(journey_id, version)["definition"]
+            journey = journey_of(journey_id, version, definitions[(journey_id, version)])
             step = journey.step(key)
             moves = _run_step(uow, ws, journey_id, journey, step, items, now, ports)
             steps += len(items)

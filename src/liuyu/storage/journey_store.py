@@ -37,7 +37,8 @@ _PG_PROGRESS = text(
     " waiting_until = p.waiting_until, finished_at = p.finished_at"
     " FROM unnest(CAST(:ids AS bigint[]), CAST(:states AS text[]), CAST(:steps AS text[]),"
     " CAST(:nexts AS timestamptz[]), CAST(:waits AS timestamptz[]), CAST(:dones AS timestamptz[]))"
-    " AS p(id, state, step_key, next_run_at, waiting_until, finished_at) WHERE e.id = p.id"
+    " AS p(id, state, step_key, next_run_at, waiting_until, finished_at)"
+    " WHERE e.id = p.id AND e.id = ANY(CAST(:ids AS bigint[]))"  # lets the planner use the key, not scan the table
 )
 _PG_LOG = text(
     "INSERT INTO journey_steps (workspace_id, journey_id, enrollment_id, customer_id, step_key, outcome, detail, at)"
