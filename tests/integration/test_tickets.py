@@ -10,14 +10,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from liuyu.domain.customers.identifiers import Identifier
 from liuyu.domain.errors import Conflict, InvalidInput, NotFound
 from liuyu.domain.eventlog import Event
 from liuyu.domain.orders import Order, OrderLine
 from liuyu.services import accounts, inbox, tickets
+from liuyu.services.identity import unmerge
 from liuyu.services.ingest import ingest_events
+from liuyu.storage.tables import merges
 from liuyu.storage.uow import SqlUnitOfWork
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -254,22 +256,27 @@ def test_an_answer_in_the_linked_conversation_stops_the_first_response_clock(eng
     assert escalated and all(rule.startswith("resolution") for rule in escalated)
 
 
-def test_a_ticket_follows_its_customer_into_a_merge(engine: Engine, workspace: int) -> None:
-    def identify(key: str, *ids: Identifier) -> Event:
-        return Event(source="crm", external_id=key, type="identify", occurred_at=T0, identifiers=ids)
+def test_a_ticket_follows_its_customer_into_a_merge_and_back_out_of_it(engine: Engine, workspace: int) -> None:
+    def identify(key: str, at: datetime, *ids: Identifier) -> None:
+        event = Event(source="crm", external_id=key, type="identify", occurred_at=at, identifiers=ids)
+        with SqlUnitOfWork(engine) as uow:
+            ingest_events(uow.ingest, workspace, [event], projections=uow.projections())
+            uow.commit()
 
     phone, nick = Identifier("phone", "+8613800138000"), Identifier("tmall_nick", "小鹿")
+    identify("member", T0 - timedelta(days=30), phone)
+    cid = conversation(engine, workspace, "退款怎么还没到", "return_refund")
+    ticket = run(
+        engine, tickets.open_ticket, workspace, customer_id=None, subject="退款", conversation_id=cid,
+        source="conversation", actor="api", now=T0,
+    )  # fmt: skip
+    buyer_alone = ticket["customer_id"]
+    identify("link", T0 + timedelta(hours=1), phone, nick)
+    merged = view(engine, workspace, ticket["id"])["ticket"]["customer_id"]
+    assert merged != buyer_alone, "the buyer's ticket moved to the member who holds the phone"
+    with engine.connect() as conn:
+        merge_id = conn.execute(select(merges.c.id).where(merges.c.workspace_id == workspace)).scalar_one()
     with SqlUnitOfWork(engine) as uow:
-        ingest_events(uow.ingest, workspace, [identify("a", phone), identify("b", nick)], projections=uow.projections())
-        found = uow.service.event_customers(workspace, [("crm", "a"), ("crm", "b")])
+        unmerge(uow, workspace, merge_id, actor="test")
         uow.commit()
-    keeper, merged_away = found[("crm", "a")], found[("crm", "b")]
-    assert keeper != merged_away
-    tid = run(
-        engine, tickets.open_ticket, workspace, customer_id=merged_away, subject="退款", source="api",
-        actor="api", now=T0,
-    )["id"]  # fmt: skip
-    with SqlUnitOfWork(engine) as uow:
-        ingest_events(uow.ingest, workspace, [identify("c", phone, nick)], projections=uow.projections())
-        uow.commit()
-    assert view(engine, workspace, tid)["ticket"]["customer_id"] == keeper
+    assert view(engine, workspace, ticket["id"])["ticket"]["customer_id"] == buyer_alone

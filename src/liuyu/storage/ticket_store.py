@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, exists, func, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, bindparam, case, exists, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -389,15 +389,24 @@ class TicketCustomers:
         """New events do not move tickets."""
 
     def merged(self, workspace_id: int, merges: Sequence[tuple[int, int]]) -> None:
-        for winner, loser in merges:
-            self.conn.execute(
-                update(tickets)
-                .where(tickets.c.workspace_id == workspace_id, tickets.c.customer_id == loser)
-                .values(customer_id=winner)
-            )
+        """One batched statement, and none at all in a workspace without tickets (bulk imports)."""
+        if not merges or not self._any(workspace_id):
+            return
+        self.conn.execute(
+            update(tickets)
+            .where(tickets.c.workspace_id == workspace_id, tickets.c.customer_id == bindparam("b_loser"))
+            .values(customer_id=bindparam("b_winner")),
+            [{"b_winner": winner, "b_loser": loser} for winner, loser in merges],
+        )
+
+    def _any(self, workspace_id: int) -> bool:
+        return (
+            self.conn.execute(select(tickets.c.id).where(tickets.c.workspace_id == workspace_id).limit(1)).first()
+            is not None
+        )
 
     def reassigned(self, workspace_id: int, customer_ids: set[int]) -> None:
-        if not customer_ids:
+        if not customer_ids or not self._any(workspace_id):
             return
         found = self.conn.execute(
             select(tickets.c.id, tickets.c.conversation_id, tickets.c.order_id).where(
