@@ -304,7 +304,10 @@ def handle_segment_entries(store: Any, workspace_id: int, now: datetime, *, repl
         if replay:
             store.set_segment_cursor(row["id"], store.newest_segment_change())
             continue
-        changes, newest = store.segment_entries(workspace_id, journey.trigger.segment, row["segment_cursor"])
+        # When the newest changes were deleted (a segment removed), SQLite reuses their ids: start again
+        # from the newest one left, or later entries would hide below the old cursor.
+        cursor = min(row["segment_cursor"], store.newest_segment_change())
+        changes, newest = store.segment_entries(workspace_id, journey.trigger.segment, cursor)
         if changes:
             seq = store.log_end(workspace_id)
             why = {"trigger": "segment", "segment": journey.trigger.segment}
