@@ -112,3 +112,18 @@ def test_console_ticket_pages_speak_chinese_and_keep_to_their_workspace(api: Api
     assert refused.status_code == 400
     with SqlUnitOfWork(api.engine) as uow:  # type: ignore[arg-type]
         assert uow.tickets.ticket(api.other.id, theirs.json()["ticket"]["id"])["status"] == "open"
+
+
+def test_erasing_a_customer_blanks_their_tickets(api: Api) -> None:
+    from tests.api.test_events_api import order_paid
+
+    api.client.post("/api/v1/events", json=order_paid(1), headers=api.headers(api.qimu.ingest_key))
+    admin = api.headers(api.qimu.admin_key)
+    cid = api.client.get("/api/v1/customers?q=13800138000", headers=admin).json()["customers"][0]["id"]
+    body = {"subject": "王小明 13800138000 要退款", "customer_id": cid, "category": "财务", "fields": {"退款金额": 99}}
+    tid = api.client.post("/api/v1/tickets", json=body, headers=admin).json()["ticket"]["id"]
+    api.client.patch(f"/api/v1/tickets/{tid}", json={"reason": "王小明来电", "priority": "high"}, headers=admin)
+    assert api.client.delete(f"/api/v1/customers/{cid}", headers=admin).json()["tickets"] == 1
+    shown = api.client.get(f"/api/v1/tickets/{tid}", headers=admin)
+    assert "王小明" not in shown.text and "13800138000" not in shown.text
+    assert shown.json()["ticket"]["subject"] == "[erased]" and shown.json()["ticket"]["fields"] == {}

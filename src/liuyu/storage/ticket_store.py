@@ -136,6 +136,32 @@ class SqlTicketStore:
             query = query.with_for_update(skip_locked=True)
         return [_dict(r) for r in self.conn.execute(query)]
 
+    def scrub_customer(self, workspace_id: int, customer_ids: Sequence[int]) -> int:
+        """Erasure: the customer's tickets lose subject and field values, and their trail the values
+        and reasons people typed (system lines, routing and escalation, stay). Returns tickets scrubbed."""
+        ids = list(
+            self.conn.execute(
+                select(tickets.c.id).where(
+                    tickets.c.workspace_id == workspace_id, tickets.c.customer_id.in_(list(customer_ids))
+                )
+            ).scalars()
+        )
+        if not ids:
+            return 0
+        self.conn.execute(update(tickets).where(tickets.c.id.in_(ids)).values(subject="[erased]", fields={}))
+        lines = ticket_changes.c
+        self.conn.execute(
+            update(ticket_changes)
+            .where(lines.ticket_id.in_(ids), lines.action == "field")
+            .values(old=None, new="[erased]")
+        )
+        self.conn.execute(
+            update(ticket_changes)
+            .where(lines.ticket_id.in_(ids), lines.action.notin_(("routed", "escalated")), lines.reason != "")
+            .values(reason="[erased]")
+        )
+        return len(ids)
+
     # -- notifications ---------------------------------------------------------------------------
 
     def add_notification(self, row: dict[str, Any]) -> int:
