@@ -71,12 +71,7 @@ def erase_customer(uow: Any, workspace_id: int, customer_id: int, *, actor: str)
     store.rewrite_payloads(payloads)
     store.scrub_customer(workspace_id, [cid], now)
     messages = store.scrub_conversations(workspace_id, [cid])
-    uow.accounts.audit(
-        workspace_id,
-        actor,
-        "customer.erase",
-        f"customer:{cid}",
-        {"identifiers": len(replacements), "events": len(payloads), "messages": messages},
-        now,
-    )
-    return {"identifiers": len(replacements), "events": len(payloads), "messages": messages}
+    tickets = uow.tickets.scrub_customer(workspace_id, [cid])
+    done = {"identifiers": len(replacements), "events": len(payloads), "messages": messages, "tickets": tickets}
+    uow.accounts.audit(workspace_id, actor, "customer.erase", f"customer:{cid}", done, now)
+    return done
