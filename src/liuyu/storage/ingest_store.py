@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -688,25 +687,31 @@ def _sqlite_time(moment: datetime) -> str:
 def _converter(kind: Any, dialect: str) -> Callable[[Any], Any] | None:
     """How ``bulk_insert`` hands one column's values to the driver, or None to pass them as they are."""
     if isinstance(kind, t.UTCDateTime):
-        return _checked_time(_sqlite_time if dialect == "sqlite" else _utc)
+        return _sqlite_column_time if dialect == "sqlite" else _pg_column_time
     if dialect == "postgresql":
         return Jsonb if isinstance(kind, JSON) else None
     if isinstance(kind, JSON):
-        return lambda value: None if value is None else json.dumps(value)
+        return lambda value: None if value is None else orjson.dumps(value).decode()
     if isinstance(kind, Boolean):
         return lambda value: None if value is None else int(value)
     return None
 
 
-def _checked_time(write: Callable[[datetime], Any]) -> Callable[[datetime | None], Any]:
-    def convert(moment: datetime | None) -> Any:
-        if moment is None:
-            return None
-        if moment.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return write(moment)
+def _sqlite_column_time(moment: datetime | None) -> str | None:
+    """What UTCDateTime stores on SQLite, for ``bulk_insert``: naive UTC text; naive input is an error."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 
-    return convert
+
+def _pg_column_time(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return moment
 
 
 def _aware(moment: datetime | str) -> datetime:
