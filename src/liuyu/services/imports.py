@@ -61,7 +61,7 @@ def run_import(
     *,
     digest: str,
     error_dir: Path,
-    batch_size: int = 2000,
+    batch_size: int = 5000,
     policy: IdentityPolicy | None = None,
     on_rows: Callable[[int], None] | None = None,
 ) -> ImportSummary:
