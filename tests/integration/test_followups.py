@@ -152,3 +152,20 @@ def test_a_parcel_feed_names_the_bad_item_and_field(engine: Engine, workspace: i
     with SqlUnitOfWork(engine) as uow, pytest.raises(InvalidInput) as problem:
         followups.record_parcels(uow, workspace, unknown, MORNING)
     assert problem.value.field == "order_id"
+
+
+def test_a_workspace_writes_its_own_reminder_text(engine: Engine, workspace: int) -> None:
+    from liuyu.services import tickets
+
+    with SqlUnitOfWork(engine) as uow, pytest.raises(InvalidInput) as problem:
+        tickets.save_settings(uow, workspace, {"followup_texts": {"payment_reminder": "{name} 快付款"}}, MORNING)
+    assert problem.value.field == "followup_texts"
+    with SqlUnitOfWork(engine) as uow:
+        tickets.save_settings(
+            uow, workspace, {"followup_texts": {"payment_reminder": "【栖木】订单{order_id}待付款"}}, MORNING
+        )
+        uow.commit()
+    chat(engine, workspace)
+    ingest(engine, workspace, order_event("D-1", "pending_payment", MORNING))
+    assert run(engine, workspace, MORNING + timedelta(minutes=31)).sent == 1
+    assert sent_texts(engine, workspace) == ["【栖木】订单D-1待付款"]

@@ -73,7 +73,12 @@ def _send(uow: TicketUnitOfWork, workspace_id: int, conversation_id: int, text: 
 
 
 def _carry_out(
-    uow: TicketUnitOfWork, workspace_id: int, row: Mapping[str, Any], action: FollowupAction, now: datetime
+    uow: TicketUnitOfWork,
+    workspace_id: int,
+    row: Mapping[str, Any],
+    action: FollowupAction,
+    now: datetime,
+    texts: Mapping[str, str],
 ) -> str | None:
     """Do one follow-up once; the outcome, or None when another run did it first."""
     record = {
@@ -109,7 +114,7 @@ def _carry_out(
     if conversation is None:
         return _by_messaging(uow, workspace_id, row, action, followup_id, now)
     problem = PROBLEMS.get(str(row.get("parcel_status")), PROBLEMS["in_transit"])
-    text = TEXTS[action.kind].format(order_id=row["order_id"], problem=problem)
+    text = {**TEXTS, **texts}[action.kind].format(order_id=row["order_id"], problem=problem)
     message_id = _send(uow, workspace_id, conversation["id"], text, f"followup-{followup_id}", now)
     values = {"outcome": "sent", "conversation_id": conversation["id"], "message_id": message_id}
     uow.tickets.finish_followup(followup_id, values)
@@ -150,7 +155,8 @@ def _by_messaging(
 def run_followups(uow: TicketUnitOfWork, workspace_id: int, now: datetime, *, limit: int = 500) -> FollowupReport:
     """One pass over a workspace's orders; does not commit (the caller commits)."""
     now = require_aware(now, "now")
-    rules = load_settings(uow, workspace_id).followups
+    settings = load_settings(uow, workspace_id)
+    rules = settings.followups
     report = FollowupReport()
     rows = uow.tickets.followup_candidates(
         workspace_id,
@@ -170,7 +176,7 @@ def run_followups(uow: TicketUnitOfWork, workspace_id: int, now: datetime, *, li
             if action.at > now:
                 report.held += 1
                 continue
-            outcome = _carry_out(uow, workspace_id, row, action, now)
+            outcome = _carry_out(uow, workspace_id, row, action, now, settings.followup_texts)
             if outcome == "sent":
                 report.sent += 1
             elif outcome == "opened":

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from liuyu.domain.errors import Conflict, InvalidInput, NotFound
 from liuyu.domain.service.calendar import DEFAULT_TIMEZONE, BusinessCalendar, require_aware
@@ -31,6 +31,8 @@ from liuyu.services.holidays import china_days_off
 SOURCES = ("conversation", "api", "rule", "followup", "journey", "console")
 STATUSES = tuple(TICKET_TRANSITIONS)
 LIVE = ("open", "pending")
+#: Follow-ups that send the customer a message (their texts can be replaced in the settings).
+FOLLOWUP_MESSAGES = ("payment_reminder", "logistics_notice", "satisfaction_survey")
 _STATE_RANK = {"breached": 3, "running": 2, "paused": 1, "met": 0}
 
 DEFAULT_CATEGORIES = (
@@ -94,6 +96,20 @@ class TicketSettings(BaseModel):
     #: Who hears about a breach when an escalation action names nobody.
     supervisor: str = "主管"
     followups: FollowupRules = FollowupRules()
+    #: Replace the built-in follow-up messages; ``{order_id}`` (and ``{problem}`` for the notice) are filled in.
+    followup_texts: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("followup_texts")
+    @classmethod
+    def _texts_fill_in(cls, texts: dict[str, str]) -> dict[str, str]:
+        for kind, text in texts.items():
+            if kind not in FOLLOWUP_MESSAGES:
+                raise ValueError(f"{kind!r} is not one of {', '.join(FOLLOWUP_MESSAGES)}")
+            try:
+                text.format(order_id="1", problem="x")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"{kind}: only {{order_id}} and {{problem}} can be filled in ({exc})") from exc
+        return texts
 
     def category(self, name: str) -> TicketCategory:
         found = next((c for c in self.categories if c.name == name), None)
