@@ -17,6 +17,7 @@ BENCHMARKS = [
     "bench.loyalty",
     "bench.loyalty_http",
     "bench.journeys",
+    "bench.messaging",
     "bench.nlp_lexical",
     "bench.nlp_retrieval",
     "bench.tickets",
