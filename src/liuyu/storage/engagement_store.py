@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from liuyu.domain.engagement.segment import Node, from_json
 from liuyu.domain.errors import Conflict, NotFound
@@ -263,17 +264,20 @@ class SqlEngagement:
         return [dict(row) for row in self.conn.execute(query).mappings()]
 
     def put_tags(self, workspace_id: int, rows: Sequence[dict[str, Any]]) -> None:
-        """Set tags (``customer_id``, ``tag``, ``source``, ``reason``, ``at``); a tag set again takes the new source."""
+        """Set tags (``customer_id``, ``tag``, ``source``, ``reason``, ``at``); a tag set again takes the new source.
+
+        One upsert on the primary key: a delete by tag and customer list let PostgreSQL pick the
+        ``(workspace_id, tag)`` index on a freshly grown table and read every holder of the tag.
+        """
+        if not rows:
+            return
         ct = t.customer_tags
-        by_tag: dict[str, list[int]] = {}
-        for row in rows:
-            by_tag.setdefault(row["tag"], []).append(row["customer_id"])
-        for tag, ids in by_tag.items():
-            self.conn.execute(
-                delete(ct).where(ct.c.workspace_id == workspace_id, ct.c.tag == tag, ct.c.customer_id.in_(ids))
-            )
-        if rows:
-            self.conn.execute(insert(ct), [{"workspace_id": workspace_id, **row} for row in rows])
+        upsert = postgresql.insert(ct) if self.conn.dialect.name == "postgresql" else sqlite.insert(ct)
+        statement = upsert.on_conflict_do_update(
+            index_elements=[ct.c.workspace_id, ct.c.customer_id, ct.c.tag],
+            set_={name: upsert.excluded[name] for name in ("source", "reason", "at")},
+        )
+        self.conn.execute(statement, [{"workspace_id": workspace_id, **row} for row in rows])
 
     def remove_tag(self, workspace_id: int, customer_id: int, tag: str) -> dict[str, Any] | None:
         """Remove a tag; returns what was removed (None when the customer did not have it)."""
