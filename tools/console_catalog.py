@@ -383,6 +383,24 @@ ZH_CN = {
     "empathy": "安抚",
     "knowledge": "知识一致",
     "closing": "结束语",
+    "Suggested answers": "推荐答案",
+    "Insert": "插入",
+    "Helpful": "有用",
+    "Not helpful": "没用",
+    "confidence": "把握",
+    "Past answer": "历史答案",
+    "No good answer in the knowledge base; this question is listed as a gap.": (
+        "知识库里没有合适的答案，这个问题已记为知识缺口。"
+    ),
+    "Flag as wrong": "标记为答错",
+    "Flagged as wrong": "已标记答错",
+    "Bot answered": "机器人已回答",
+    "Bot handed off": "机器人已转人工",
+    "customer asked for a person": "客户要求转人工",
+    "customer is upset": "客户情绪负面",
+    "no confident answer": "没有把握足够的答案",
+    "Thanks, noted": "已记录",
+    "Looking in the knowledge base…": "正在查找知识库…",
 }
 
 
