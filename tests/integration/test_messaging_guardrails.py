@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from liuyu.domain.errors import InvalidInput
-from liuyu.services import engagement, inbox, messaging_setup
+from liuyu.services import engagement, inbox, messaging_setup, privacy
 from liuyu.services.ingest import ingest_events
 from liuyu.storage import tables as t
 from liuyu.storage.service_tables import outbox
@@ -228,3 +228,19 @@ def test_two_journeys_deciding_at_once_never_both_take_the_last_slot(shop: Shop)
     for thread in threads:
         thread.join(60)
     assert sorted(decisions) == [False, False, False, True]
+
+
+def test_erasing_a_customer_cancels_their_queued_messages_and_blanks_addresses_and_proofs(shop: Shop) -> None:
+    shop.opt_in(shop.alice)
+    decision = shop.send(shop.alice, "k1")
+    with SqlUnitOfWork(shop.engine) as uow:
+        done = privacy.erase_customer(uow, shop.ws, shop.alice, actor="dpo")
+        uow.commit()
+    assert done["sends"] == 1
+    with shop.engine.connect() as conn:
+        row = conn.execute(select(outbox).where(outbox.c.id == decision.outbox_id)).one()
+    assert (row.status, row.payload) == ("failed", {"erased": True})
+    [send] = shop.sends(shop.alice)
+    assert send["delivery_status"] == "failed"
+    with SqlUnitOfWork(shop.engine) as uow:
+        assert messaging_setup.consents_of(uow, shop.ws, shop.alice)["log"][0]["evidence"] == "[erased]"

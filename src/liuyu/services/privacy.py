@@ -72,6 +72,13 @@ def erase_customer(uow: Any, workspace_id: int, customer_id: int, *, actor: str)
     store.scrub_customer(workspace_id, [cid], now)
     messages = store.scrub_conversations(workspace_id, [cid])
     tickets = uow.tickets.scrub_customer(workspace_id, [cid])
-    done = {"identifiers": len(replacements), "events": len(payloads), "messages": messages, "tickets": tickets}
+    sends = uow.messaging.scrub_customer(workspace_id, [cid])
+    done = {
+        "identifiers": len(replacements),
+        "events": len(payloads),
+        "messages": messages,
+        "tickets": tickets,
+        "sends": sends,
+    }
     uow.accounts.audit(workspace_id, actor, "customer.erase", f"customer:{cid}", done, now)
     return done

@@ -367,3 +367,40 @@ class SqlMessaging:
         if status == "sent":
             send["sent_at"] = at
         self.conn.execute(update(messaging_sends).where(messaging_sends.c.outbox_id == outbox_id).values(**send))
+
+    def scrub_customer(self, workspace_id: int, customer_ids: Sequence[int]) -> int:
+        """Erasure: the customers' queued messages lose their address and text (and those not yet
+        sent are cancelled), consent proofs and delivery errors are blanked. Returns the sends touched."""
+        ids = list(customer_ids)
+        outbox_ids = list(
+            self.conn.execute(
+                select(messaging_sends.c.outbox_id).where(
+                    messaging_sends.c.workspace_id == workspace_id,
+                    messaging_sends.c.customer_id.in_(ids),
+                    messaging_sends.c.outbox_id.is_not(None),
+                )
+            ).scalars()
+        )
+        if outbox_ids:
+            self.conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(outbox_ids), outbox.c.status.in_(("pending", "sending")))
+                .values(status="failed", last_error="customer erased")
+            )
+            self.conn.execute(update(outbox).where(outbox.c.id.in_(outbox_ids)).values(payload={"erased": True}))
+            self.conn.execute(
+                update(messaging_sends)
+                .where(messaging_sends.c.outbox_id.in_(outbox_ids), messaging_sends.c.delivery_status != "sent")
+                .values(delivery_status="failed")
+            )
+        done = self.conn.execute(
+            update(messaging_sends)
+            .where(messaging_sends.c.workspace_id == workspace_id, messaging_sends.c.customer_id.in_(ids))
+            .values(last_error=None, detail="")
+        )
+        self.conn.execute(
+            update(messaging_consents)
+            .where(messaging_consents.c.workspace_id == workspace_id, messaging_consents.c.customer_id.in_(ids))
+            .values(evidence="[erased]")
+        )
+        return int(done.rowcount or 0)
