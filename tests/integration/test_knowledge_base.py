@@ -304,3 +304,17 @@ def test_the_worker_job_mines_every_workspace_once(engine: Engine, workspace: in
     assert mine_everywhere(engine, T0) == 0
     with SqlUnitOfWork(engine) as uow:
         assert [f["question"] for f in uow.knowledge.faqs(workspace)] == ["发票在哪里开"]
+
+
+def test_a_background_cache_answers_from_the_previous_index_while_it_rebuilds(engine: Engine, workspace: int) -> None:
+    store(engine, workspace, "returns.md", RETURNS_MD.encode())
+    cache = knowledge.KnowledgeCache(use_embeddings=False, background=True)
+    with SqlUnitOfWork(engine) as uow:
+        assert knowledge.suggest(cache, uow, workspace, "安装师傅什么时候联系我") == []
+    store(engine, workspace, "install.html", INSTALL_HTML.encode())
+    with SqlUnitOfWork(engine) as uow:
+        knowledge.suggest(cache, uow, workspace, "安装师傅什么时候联系我")  # served by the old index
+    cache.wait()
+    with SqlUnitOfWork(engine) as uow:
+        found = knowledge.suggest(cache, uow, workspace, "安装师傅什么时候联系我")
+    assert cache.builds == 2 and found[0].title == "上门安装"

@@ -10,6 +10,7 @@ Embedding is slow next to the database, so vectors are computed once, outside an
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -42,6 +43,8 @@ __all__ = [
     "suggest",
     "suggestions_for_conversation",
 ]
+
+log = logging.getLogger(__name__)
 
 #: The actor the bot's replies and notes are written as; its replies never count as a person's.
 BOT_ACTOR = "bot:knowledge"
@@ -234,8 +237,9 @@ class SuggestionIndex:
 class KnowledgeCache:
     """One index per (database, workspace), rebuilt when the workspace's knowledge revision moves.
 
-    Searches run on the cached index without a lock; a rebuild happens under a per-workspace lock
-    and swaps the entry when done, so concurrent questions wait only for the first build.
+    Searches run on the cached index without a lock. The first build happens under a per-workspace
+    lock, so concurrent questions wait for one build. Later rebuilds happen in the foreground, or
+    with ``background=True`` (the API's cache) in a thread while the previous index keeps answering.
     """
 
     def __init__(
@@ -244,13 +248,16 @@ class KnowledgeCache:
         use_embeddings: bool = True,
         embedder: Embedder | None = None,
         index_factory: Callable[[], Any] | None = None,
+        background: bool = False,
     ) -> None:
         self.use_embeddings = use_embeddings
+        self.background = background
         self.embedder = embedder
         self.index_factory = index_factory
         self._entries: dict[tuple[str, int], SuggestionIndex] = {}
         self._locks: dict[tuple[str, int], threading.Lock] = {}
         self._guard = threading.Lock()
+        self._refreshing: dict[tuple[str, int], threading.Thread] = {}
         self.builds = 0
 
     def _new_index(self) -> Any:
@@ -275,6 +282,10 @@ class KnowledgeCache:
         found = self._entries.get(key)
         if found is not None and found.revision == revision:
             return found
+        same_database = found is not None and found.revision.split(":")[0] == revision.split(":")[0]
+        if found is not None and same_database and self.background:
+            self._refresh_later(key, uow, workspace_id)
+            return found
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
@@ -283,6 +294,39 @@ class KnowledgeCache:
                 found = self._build(uow, workspace_id, revision)
                 self._entries[key] = found
         return found
+
+    def _refresh_later(self, key: tuple[str, int], uow: Any, workspace_id: int) -> None:
+        """Rebuild in a thread of its own with its own unit of work; questions meanwhile get the
+        previous index, so a knowledge change never makes an agent or a customer wait for a build."""
+        with self._guard:
+            if key in self._refreshing:
+                return
+            thread = threading.Thread(
+                target=self._refresh, args=(key, type(uow), uow.engine, workspace_id), name=f"kb-index-{workspace_id}"
+            )
+            self._refreshing[key] = thread
+        thread.daemon = True
+        thread.start()
+
+    def _refresh(
+        self, key: tuple[str, int], unit_of_work: Callable[[Any], Any], engine: Any, workspace_id: int
+    ) -> None:
+        try:
+            with unit_of_work(engine) as uow:
+                revision = uow.knowledge.revision(workspace_id)
+                self._entries[key] = self._build(uow, workspace_id, revision)
+        except Exception:  # the previous index keeps serving; the next question tries again
+            log.exception("rebuilding the knowledge index of workspace %s failed", workspace_id)
+        finally:
+            with self._guard:
+                self._refreshing.pop(key, None)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for rebuilds in progress (tests, benchmarks, a graceful shutdown)."""
+        with self._guard:
+            threads = list(self._refreshing.values())
+        for thread in threads:
+            thread.join(timeout)
 
     def _build(self, uow: Any, workspace_id: int, revision: str) -> SuggestionIndex:
         self.builds += 1
@@ -343,9 +387,9 @@ _SHARED: dict[bool, KnowledgeCache] = {}
 
 
 def shared_cache(use_embeddings: bool = True) -> KnowledgeCache:
-    """The process's cache (one per embeddings setting)."""
+    """The process's cache (one per embeddings setting); it rebuilds in the background."""
     if use_embeddings not in _SHARED:
-        _SHARED[use_embeddings] = KnowledgeCache(use_embeddings=use_embeddings)
+        _SHARED[use_embeddings] = KnowledgeCache(use_embeddings=use_embeddings, background=True)
     return _SHARED[use_embeddings]
 
 
