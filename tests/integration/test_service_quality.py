@@ -130,3 +130,17 @@ def test_a_csat_answer_delivered_twice_is_stored_once_and_reaches_the_facts(engi
         uow.commit()
         facts = uow.conn.execute(select(conversation_facts.c.csat)).scalar()
     assert (first["stored"], again["stored"], facts) == (True, False, 4)
+
+
+def test_the_sla_verdict_uses_the_workspaces_stored_sla_policy(engine: Engine, workspace: int) -> None:
+    from liuyu.services import tickets
+
+    resolved_chat(engine, workspace)  # first reply after 95 s: met against the default 5 minutes
+    with SqlUnitOfWork(engine) as uow:
+        sla = {"name": "急", "business_hours": False, "targets": {"first_response_minutes": 1}}
+        tickets.save_settings(uow, workspace, {"sla": sla}, T0)
+        uow.commit()
+    service_quality.run(engine, T0 + timedelta(minutes=20))
+    with SqlUnitOfWork(engine) as uow:
+        facts = uow.conn.execute(select(conversation_facts)).one()._mapping
+    assert (facts["sla_target_seconds"], facts["sla_met"]) == (60, False)

@@ -12,7 +12,8 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from liuyu.domain.errors import InvalidInput, NotFound
+from liuyu.domain.errors import InvalidInput, LiuyuError, NotFound
+from liuyu.domain.service.calendar import BusinessCalendar
 from liuyu.domain.service.conversation import Conversation, Message
 from liuyu.domain.service.metrics import DEFAULT_SLA, conversation_facts
 from liuyu.domain.service.qa import (
@@ -186,14 +187,18 @@ def result_of(row: Mapping[str, Any]) -> QaResult:
 # -- inspecting ----------------------------------------------------------------------------------
 
 
-def _policy(uow: QualityUnitOfWork, workspace_id: int) -> SlaPolicy:
-    stored = uow.quality.sla_policy(workspace_id)
-    if stored:
-        try:
-            return SlaPolicy.model_validate(stored)
-        except ValueError:
-            pass  # a policy the tickets area cannot read either: the default keeps reports going
-    return DEFAULT_SLA
+def _policy(uow: QualityUnitOfWork, workspace_id: int, now: datetime) -> tuple[SlaPolicy, BusinessCalendar | None]:
+    """The workspace's SLA policy and business calendar as the tickets area stores them, else the
+    domain default round the clock."""
+    if uow.quality.sla_policy(workspace_id) is None or getattr(uow, "tickets", None) is None:
+        return DEFAULT_SLA, None
+    from liuyu.services.tickets import calendar_for, load_settings
+
+    try:
+        settings = load_settings(uow, workspace_id)  # type: ignore[arg-type]
+        return settings.sla, calendar_for(settings, now)
+    except (LiuyuError, ValueError):
+        return DEFAULT_SLA, None  # settings the tickets area cannot read either: reports keep going
 
 
 def review_conversation(
@@ -238,8 +243,9 @@ def review_conversation(
                 "inspected_at": max(now, row.get("resolved_at") or now),
             }
         )
+    policy, calendar = _policy(uow, workspace_id, now)
     facts = conversation_facts(
-        conversation, now=now, policy=_policy(uow, workspace_id), intents=intents, sentiment=sentiment
+        conversation, now=now, policy=policy, calendar=calendar, intents=intents, sentiment=sentiment
     )
     uow.quality.save_facts(
         {
