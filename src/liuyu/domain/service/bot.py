@@ -29,8 +29,9 @@ REOPEN_WINDOW = timedelta(hours=48)
 HANDOFF_REASONS = ("asked_for_human", "negative_sentiment", "low_confidence")
 
 _HUMAN = re.compile(
-    r"转人工|人工客服|人工服务|找人工|要人工|接人工|真人|活人|人工$|^人工|客服在吗|换个人|找你们?(?:领导|主管|经理)"
-    r"|\b(?:human|real person|agent please|talk to (?:a|an) (?:person|agent))\b",
+    r"转人工|人工客服|人工服务|找人工|要人工|接人工|真人|活人|客服在吗|换个人|(?:找|叫|要)你们?的?(?:领导|主管|经理)"
+    r"|^\s*人工\s*[!！。.?？]*\s*$"  # "人工" alone; 人工费 and 人工智能 are not a request
+    r"|\b(?:human|real person|talk to (?:a|an) (?:person|agent))\b",
     re.IGNORECASE,
 )
 _RANK = {"none": 0, "low": 1, "medium": 2, "high": 3}
