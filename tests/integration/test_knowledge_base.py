@@ -87,7 +87,9 @@ def store(engine: Engine, ws: int, name: str, data: bytes, now: datetime = T0) -
     return done
 
 
-def chat(engine: Engine, ws: int, key: str, turns: list[tuple[str, str]], *, status: str = "resolved") -> int:
+def chat(
+    engine: Engine, ws: int, key: str, turns: list[tuple[str, str]], *, status: str = "resolved", nick: str = ""
+) -> int:
     """A conversation through the inbox: customer turns received, agent turns replied."""
     with SqlUnitOfWork(engine) as uow:
         conversation_id = 0
@@ -96,7 +98,8 @@ def chat(engine: Engine, ws: int, key: str, turns: list[tuple[str, str]], *, sta
             if who == "customer":
                 item = inbox.parse_message(
                     "tmall",
-                    {"message_id": f"{key}-{n}", "conversation_key": key, "text": text, "sent_at": at.isoformat()},
+                    {"message_id": f"{key}-{n}", "conversation_key": key, "text": text, "sent_at": at.isoformat()}
+                    | ({"sender": {"tmall_nick": nick}} if nick else {}),
                 )
                 conversation_id = inbox.receive_messages(uow, ws, [item], analyzer=quiet, now=at).conversations[0]
             else:
@@ -318,3 +321,26 @@ def test_a_background_cache_answers_from_the_previous_index_while_it_rebuilds(en
     with SqlUnitOfWork(engine) as uow:
         found = knowledge.suggest(cache, uow, workspace, "安装师傅什么时候联系我")
     assert cache.builds == 2 and found[0].title == "上门安装"
+
+
+def test_erasing_a_customer_deletes_the_faq_pairs_mined_from_their_conversations(
+    engine: Engine, workspace: int
+) -> None:
+    from liuyu.services.privacy import erase_customer
+
+    turns = [("customer", "发票在哪里开"), ("user:ann", "订单详情页点申请发票就可以")]
+    mine_id = chat(engine, workspace, "a", turns, nick="小鹿")
+    chat(engine, workspace, "b", turns, nick="小满")
+    knowledge.mine_faqs(lambda: SqlUnitOfWork(engine), workspace, now=T0)
+    with SqlUnitOfWork(engine) as uow:
+        customer = uow.service.conversation(workspace, mine_id)["customer_id"]
+        done = erase_customer(uow, workspace, customer, actor="user:dpo")
+        uow.commit()
+    assert done["faqs"] == 1
+    with SqlUnitOfWork(engine) as uow:
+        assert uow.knowledge.faqs(workspace) == []
+    again = knowledge.mine_faqs(lambda: SqlUnitOfWork(engine), workspace, now=T0)
+    with SqlUnitOfWork(engine) as uow:
+        faqs = uow.knowledge.faqs(workspace)
+    assert again.conversations == 1, "only the other customer's conversation is mined again"
+    assert [(f["question"], f["support"]) for f in faqs] == [("发票在哪里开", 1)]

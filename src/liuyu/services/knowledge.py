@@ -51,6 +51,7 @@ BOT_ACTOR = "bot:knowledge"
 #: Below this best confidence a customer question counts as a knowledge gap (no good suggestion).
 GOOD_CONFIDENCE = 0.5
 FEEDBACK_ACTIONS = ("inserted", "helpful", "unhelpful")
+ERASED = "[erased]"  # the text of a message whose customer was erased
 _PHONE = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _DIGITS = re.compile(r"\d+")
@@ -147,7 +148,7 @@ def faq_pair(thread: Sequence[dict[str, Any]], bot_actor: str = BOT_ACTOR) -> tu
         if started and m["direction"] == "out" and m["sender"] != bot_actor and m["text"].strip():
             answer.append(m["text"].strip())
     text = "\n".join(answer)
-    if len(question) < 4 or len(text) < 6:
+    if len(question) < 4 or len(text) < 6 or ERASED in (question, text):
         return None
     return mask_contacts(question)[:500], mask_contacts(text)[:2000]
 

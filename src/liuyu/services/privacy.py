@@ -73,12 +73,14 @@ def erase_customer(uow: Any, workspace_id: int, customer_id: int, *, actor: str)
     messages = store.scrub_conversations(workspace_id, [cid])
     tickets = uow.tickets.scrub_customer(workspace_id, [cid])
     sends = uow.messaging.scrub_customer(workspace_id, [cid])
+    faqs = uow.knowledge.scrub_customer(workspace_id, [cid], now)
     done = {
         "identifiers": len(replacements),
         "events": len(payloads),
         "messages": messages,
         "tickets": tickets,
         "sends": sends,
+        "faqs": faqs,
     }
     uow.accounts.audit(workspace_id, actor, "customer.erase", f"customer:{cid}", done, now)
     return done

@@ -444,3 +444,30 @@ class SqlKnowledge:
             ):
                 by_conversation[m.conversation_id].setdefault("messages", []).append(_dict(m))
         return [{"conversation_id": i, **v} for i, v in sorted(by_conversation.items())]
+
+    # -- erasure ---------------------------------------------------------------------------------
+
+    def scrub_customer(self, workspace_id: int, customer_ids: list[int], now: datetime) -> int:
+        """FAQ pairs mined from these customers' conversations are deleted (their text is a copy of
+        what the customer wrote); other conversations that gave the same pair are mined again."""
+        conversation_ids = select(conversations.c.id).where(
+            conversations.c.workspace_id == workspace_id, conversations.c.customer_id.in_(customer_ids)
+        )
+        faq_ids = list(
+            self.conn.execute(
+                select(kb_mined.c.faq_id).where(
+                    kb_mined.c.conversation_id.in_(conversation_ids), kb_mined.c.faq_id.is_not(None)
+                )
+            ).scalars()
+        )
+        if not faq_ids:
+            return 0
+        self.conn.execute(
+            delete(kb_mined).where(kb_mined.c.faq_id.in_(faq_ids), kb_mined.c.conversation_id.not_in(conversation_ids))
+        )
+        self.conn.execute(update(kb_mined).where(kb_mined.c.faq_id.in_(faq_ids)).values(faq_id=None))
+        done = self.conn.execute(
+            delete(kb_faqs).where(kb_faqs.c.workspace_id == workspace_id, kb_faqs.c.id.in_(faq_ids))
+        )
+        self.bump(workspace_id, now)
+        return int(done.rowcount or 0)
