@@ -344,3 +344,24 @@ def test_erasing_a_customer_deletes_the_faq_pairs_mined_from_their_conversations
         faqs = uow.knowledge.faqs(workspace)
     assert again.conversations == 1, "only the other customer's conversation is mined again"
     assert [(f["question"], f["support"]) for f in faqs] == [("发票在哪里开", 1)]
+
+
+def test_a_question_asked_again_is_not_embedded_again() -> None:
+    from collections import OrderedDict
+
+    import numpy as np
+
+    class Counting:
+        calls = 0
+
+        def query(self, texts: Any) -> Any:
+            Counting.calls += len(texts)
+            return np.ones((len(texts), 4), dtype=np.float32)
+
+        def passage(self, texts: Any) -> Any:
+            return np.ones((len(texts), 4), dtype=np.float32)
+
+    remembering = knowledge.RememberingEmbedder(Counting(), OrderedDict(), size=2)
+    for text in ("床垫能退吗", "床垫能退吗", "发票", "运费", "床垫能退吗"):
+        remembering.query([text])
+    assert Counting.calls == 4, "the second ask is remembered; the fifth was pushed out by two others"

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -226,6 +227,36 @@ def confidence(hit: Hit) -> float:
     return round(max(dense, 0.8 * lexical), 3)
 
 
+class RememberingEmbedder:
+    """Question vectors remembered by text (the most recent 4,096): the bot and the agent's panel
+    ask about the same message, and an agent opens a conversation more than once. Embedding the
+    question is most of a suggestion's time."""
+
+    def __init__(self, inner: Embedder, memory: OrderedDict[str, np.ndarray], size: int = 4096) -> None:
+        self.inner = inner
+        self.memory = memory
+        self.size = size
+        self._lock = threading.Lock()
+
+    def query(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) != 1:
+            return self.inner.query(texts)
+        with self._lock:
+            found = self.memory.get(texts[0])
+            if found is not None:
+                self.memory.move_to_end(texts[0])
+                return found[None, :]
+        vector = np.asarray(self.inner.query(texts))
+        with self._lock:
+            self.memory[texts[0]] = vector[0]
+            while len(self.memory) > self.size:
+                self.memory.popitem(last=False)
+        return vector
+
+    def passage(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.passage(texts)
+
+
 @dataclass
 class SuggestionIndex:
     """A retrieval index and, per passage id, where the passage came from."""
@@ -259,6 +290,7 @@ class KnowledgeCache:
         self._locks: dict[tuple[str, int], threading.Lock] = {}
         self._guard = threading.Lock()
         self._refreshing: dict[tuple[str, int], threading.Thread] = {}
+        self._questions: OrderedDict[str, np.ndarray] = OrderedDict()
         self.builds = 0
 
     def _new_index(self) -> Any:
@@ -266,7 +298,11 @@ class KnowledgeCache:
             return self.index_factory()
         from liuyu.nlp.retrieval import KnowledgeIndex
 
-        return KnowledgeIndex(use_embeddings=self.use_embeddings, embedder=self.embedder)
+        embedder = self.get_embedder()
+        return KnowledgeIndex(
+            use_embeddings=self.use_embeddings,
+            embedder=None if embedder is None else RememberingEmbedder(embedder, self._questions),
+        )
 
     def get_embedder(self) -> Embedder | None:
         if not self.use_embeddings:
