@@ -12,13 +12,24 @@ from typing import Any
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from liuyu.api.routes.conversations import AGENT_ROLES, customer_card, mask_conversation, mask_message
+from liuyu.api.routes.conversations import AGENT_ROLES, customer_card, mask_conversation, mask_message, mask_text
 from liuyu.console.routes import _login_redirect, _principal, render
 from liuyu.domain.errors import LiuyuError
 from liuyu.services import inbox
 from liuyu.storage.uow import SqlUnitOfWork
 
 HEAT = ("none", "low", "medium", "high")
+
+
+def _attachments(uow: SqlUnitOfWork, principal: Any, message_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each message's files with name, size and the download URL (served as inert downloads only);
+    a phone or email in a file name is masked like the message text."""
+    by_message: dict[int, list[dict[str, Any]]] = {}
+    for row in uow.quality.message_attachments(principal.workspace_id, message_ids):
+        name = row["filename"] if principal.sees_pii else mask_text(row["filename"])
+        shown = {"id": row["id"], "filename": name, "size": row["size"], "url": f"/api/v1/service/attachments/{row['id']}"}
+        by_message.setdefault(row["message_id"], []).append(shown)
+    return by_message
 
 
 def mount(app: FastAPI) -> None:
@@ -41,9 +52,12 @@ def mount(app: FastAPI) -> None:
                     found = inbox.conversation_view(uow, principal.workspace_id, c)
                 except LiuyuError:
                     return render(request, "not_found.html", principal, status=404, what=c)
+                files = _attachments(uow, principal, [m["id"] for m in found["messages"]])
                 view = {
                     "conversation": mask_conversation(found["conversation"], principal),
-                    "messages": [mask_message(m, principal) for m in found["messages"]],
+                    "messages": [
+                        {**mask_message(m, principal), "attachments": files.get(m["id"], [])} for m in found["messages"]
+                    ],
                     "customer": customer_card(
                         uow.conn, principal.workspace_id, found["conversation"]["customer_id"], principal
                     ),
