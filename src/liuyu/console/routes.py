@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from liuyu.api.deps import SESSION_COOKIE, principal_from_request
 from liuyu.api.masking import mask_summary, mask_view
+from liuyu.api.routes.conversations import TOUCH_VIEWERS, customer_touches
 from liuyu.console.i18n import DEFAULT_LOCALE, LOCALES, gettext_for, local_time
 from liuyu.domain.customers.identity import IdentityPolicy
 from liuyu.domain.errors import LiuyuError
@@ -149,11 +150,16 @@ def mount_console(app: FastAPI) -> None:
             return _login_redirect(request)
         with request.app.state.container.engine.connect() as conn:
             view = customer_360(conn, principal.workspace_id, customer_id)
+            touches = (
+                customer_touches(conn, principal.workspace_id, view["customer"]["id"], principal)
+                if view and principal.role in TOUCH_VIEWERS
+                else None
+            )
         if view is None:
             return render(request, "not_found.html", principal, status=404, what=customer_id)
         if view["customer"]["id"] != customer_id:
             return RedirectResponse(f"/console/customers/{view['customer']['id']}", status_code=303)
-        return render(request, "customer.html", principal, view=mask_view(view, principal))
+        return render(request, "customer.html", principal, view=mask_view(view, principal), touches=touches)
 
     @app.post("/console/merges/{merge_id}/undo", include_in_schema=False)
     def undo_merge(merge_id: int, request: Request, customer: int = Form(...)) -> Response:

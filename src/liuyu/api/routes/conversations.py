@@ -21,11 +21,15 @@ from liuyu.api.masking import mask_summary
 from liuyu.domain.customers.identifiers import mask_value
 from liuyu.services import inbox
 from liuyu.services.accounts import Principal
+from liuyu.services.tickets import sla_now
 from liuyu.storage.customer_queries import customer_summaries, live_id
+from liuyu.storage.customer_touches import family, open_tickets, recent_touches
 from liuyu.storage.uow import SqlUnitOfWork
 
 router = APIRouter(prefix="/api/v1", tags=["conversations"])
 AGENT_ROLES = ("admin", "operator", "supervisor", "agent")
+#: Roles that see a customer's tickets and send decisions (not an ingestion key).
+TOUCH_VIEWERS = ("admin", "operator", "supervisor", "analyst", "agent")
 WINDOW = timedelta(seconds=10)  # how far back each poll of the live stream looks
 _PHONE = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
@@ -78,6 +82,22 @@ def mask_conversation(row: dict[str, Any], principal: Principal) -> dict[str, An
     return {**row, **masked}  # a hotline's conversation key is often the caller's number
 
 
+def customer_touches(
+    conn: Any, workspace_id: int, customer_id: int, principal: Principal, limit: int = 10
+) -> dict[str, Any]:
+    """Open tickets (with the SLA state as a list shows it) and the newest marketing touches of a live
+    customer; phones and emails in subjects and details masked for roles that may not see them."""
+    ids = family(conn, workspace_id, customer_id)
+    now = datetime.now(UTC)
+    shown = mask_text if not principal.sees_pii else (lambda text: text)
+    tickets = [
+        {**row, "subject": shown(row["subject"]), "sla": sla_now(row, now), "url": f"/console/tickets/{row['id']}"}
+        for row in open_tickets(conn, workspace_id, ids, limit=limit)
+    ]
+    touches = [{**row, "detail": shown(row["detail"])} for row in recent_touches(conn, workspace_id, ids, limit=limit)]
+    return {"open_tickets": tickets, "touches": touches}
+
+
 def customer_card(conn: Any, workspace_id: int, customer_id: int | None, principal: Principal) -> dict[str, Any] | None:
     if customer_id is None:
         return None
@@ -85,7 +105,10 @@ def customer_card(conn: Any, workspace_id: int, customer_id: int | None, princip
     found = customer_summaries(conn, workspace_id, [live]) if live else []
     if not found:
         return None
-    return {**mask_summary(found[0], principal), "url": f"/console/customers/{live}"}
+    card = {**mask_summary(found[0], principal), "url": f"/console/customers/{live}"}
+    if principal.role in TOUCH_VIEWERS:
+        card.update(customer_touches(conn, workspace_id, found[0]["id"], principal))
+    return card
 
 
 @router.get("/conversations", summary="The inbox: angry customers first, then the most recent")

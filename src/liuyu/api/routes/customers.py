@@ -1,4 +1,4 @@
-"""Customers: search, the 360 view, undoing merges, export and erasure."""
+"""Customers: search, the 360 view, open tickets and marketing touches, undoing merges, export and erasure."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from fastapi import APIRouter, HTTPException, Query
 
 from liuyu.api.deps import ContainerDep, CurrentReader
 from liuyu.api.masking import mask_summary, mask_view
+from liuyu.api.routes.conversations import TOUCH_VIEWERS, customer_touches
 from liuyu.domain.customers.identity import IdentityPolicy
 from liuyu.services import privacy
 from liuyu.services.identity import unmerge
-from liuyu.storage.customer_queries import customer_360, customer_summaries, find_customers, workspace_counts
+from liuyu.storage.customer_queries import customer_360, customer_summaries, find_customers, live_id, workspace_counts
 from liuyu.storage.uow import SqlUnitOfWork
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
@@ -33,6 +34,24 @@ def show(customer_id: int, container: ContainerDep, principal: CurrentReader) ->
     if view is None:
         raise HTTPException(status_code=404, detail=f"no customer {customer_id}")
     return mask_view(view, principal)
+
+
+@router.get(
+    "/customers/{customer_id}/touches",
+    summary="Open tickets and the newest marketing touches (sends, skipped sends, journeys)",
+)
+def touches(
+    customer_id: int,
+    container: ContainerDep,
+    principal: CurrentReader,
+    limit: int = Query(default=10, ge=1, le=100),
+) -> dict[str, Any]:
+    principal.require(*TOUCH_VIEWERS)
+    with container.engine.connect() as conn:
+        live = live_id(conn, principal.workspace_id, customer_id)
+        if live is None:
+            raise HTTPException(status_code=404, detail=f"no customer {customer_id}")
+        return {"customer_id": live, **customer_touches(conn, principal.workspace_id, live, principal, limit=limit)}
 
 
 @router.post("/merges/{merge_id}/undo", summary="Undo a merge")
