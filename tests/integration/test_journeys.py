@@ -269,3 +269,24 @@ def test_a_paused_journey_neither_starts_nor_moves_anyone_until_resumed(engine: 
         journeys.set_status(uow, ws, journey["id"], "active", now=NOW)
         uow.commit()
     assert work(engine, NOW, sender) == 2
+
+
+def test_a_merge_ends_the_losers_run_when_the_winner_runs_the_same_journey(engine: Engine) -> None:
+    ws = workspace(engine)
+    journey = apply(engine, ws, SECOND_TOUCH)
+    by_email = paid(2, "13300133000", NOW - timedelta(minutes=20))
+    email = make_identifier("email", "xiaolu@example.com")
+    assert email is not None
+    by_email = Event("tmall", "T2:paid", "order_paid", by_email.occurred_at, "tmall", (email,), order=by_email.order)
+    ingest(engine, ws, [paid(1, "13300133000", NOW - timedelta(minutes=30)), by_email])
+    phone = make_identifier("phone", "13300133000", verified=True)
+    assert phone is not None
+    link = Event("crm", "link-1", "identify", NOW - timedelta(minutes=10), "other", (phone, email))
+    ingest(engine, ws, [link])
+    with engine.connect() as conn:
+        states = sorted(conn.execute(select(journey_enrollments.c.state)).scalars())
+    assert states == ["active", "exited"]
+    assert shown(engine, ws, journey["id"])["steps"][0]["key"] == "thank"
+    with SqlUnitOfWork(engine) as uow:
+        merges = [h for h in uow.journeys.step_counts(ws, journey["id"]).get("merge", {})]
+    assert merges == ["exited"]
