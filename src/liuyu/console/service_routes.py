@@ -27,7 +27,12 @@ def _attachments(uow: SqlUnitOfWork, principal: Any, message_ids: list[int]) -> 
     by_message: dict[int, list[dict[str, Any]]] = {}
     for row in uow.quality.message_attachments(principal.workspace_id, message_ids):
         name = row["filename"] if principal.sees_pii else mask_text(row["filename"])
-        shown = {"id": row["id"], "filename": name, "size": row["size"], "url": f"/api/v1/service/attachments/{row['id']}"}
+        shown = {
+            "id": row["id"],
+            "filename": name,
+            "size": row["size"],
+            "url": f"/api/v1/service/attachments/{row['id']}",
+        }
         by_message.setdefault(row["message_id"], []).append(shown)
     return by_message
 
