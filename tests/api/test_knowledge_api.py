@@ -148,3 +148,5 @@ def test_a_channel_without_the_bot_is_left_to_people(api: Api) -> None:
     seen = api.client.get(f"/api/v1/conversations/{conversation_id(api)}", headers=api.headers(api.qimu.agent_key))
     assert [m["direction"] for m in seen.json()["messages"]] == ["in"]
     assert inbox.STATUSES[0] == seen.json()["conversation"]["status"]
+    remembered = knowledge.shared_cache(True)._questions
+    assert "床垫试睡不满意可以退吗" in remembered, "the question was embedded ahead of the agent"

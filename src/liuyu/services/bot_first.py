@@ -69,24 +69,31 @@ def answer_inbound(
     *,
     cache: KnowledgeCache,
     now: datetime | None = None,
+    warm: bool = True,
 ) -> list[dict[str, Any]]:
     """Let the bot take the newest customer message of each conversation these messages landed in.
 
     Returns the decisions taken (``answered`` / ``handoff``), one per conversation; nothing when the
     channel's bot is off. A message the bot already decided on is left alone (webhook retries).
+    With the bot off and ``warm``, the questions are searched once anyway, so their vectors are
+    remembered by the cache and the agent's suggestions skip the embedding.
     """
     now = now or datetime.now(UTC)
     plans: list[_Plan] = []
     with unit_of_work() as uow:
         setting = uow.knowledge.bot_setting(workspace_id, channel)
-        if not setting or not setting["enabled"]:
-            return []
         found = uow.knowledge.message_ids(workspace_id, channel, list(external_ids))
         latest: dict[int, dict[str, Any]] = {}
         for m in found.values():
             current = latest.get(m["conversation_id"])
             if current is None or (m["sent_at"], m["id"]) > (current["sent_at"], current["id"]):
                 latest[m["conversation_id"]] = m
+        if not setting or not setting["enabled"]:
+            if warm and uow.knowledge.revision(workspace_id) != "-":
+                # Ask now, so the question's vector is remembered when an agent opens the conversation.
+                for m in latest.values():
+                    suggest(cache, uow, workspace_id, m["text"], k=1)
+            return []
         for conversation_id, m in sorted(latest.items()):
             if uow.knowledge.has_turn(m["id"]):
                 continue
