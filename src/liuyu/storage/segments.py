@@ -116,6 +116,16 @@ def _bought(column: ColumnElement[Any]) -> Callable[[Scope, tuple[Value, ...]], 
     return clause
 
 
+def _category_count(scope: Scope) -> ColumnElement[Any]:
+    bought = (
+        select(func.count(t.order_lines.c.category.distinct()))
+        .select_from(t.orders.join(t.order_lines, t.order_lines.c.order_pk == t.orders.c.id))
+        .where(t.orders.c.workspace_id == scope.workspace_id, t.orders.c.customer_id == c.c.id, PAID_ORDER)
+        .scalar_subquery()
+    )
+    return bought
+
+
 def _tagged(scope: Scope, args: tuple[Value, ...]) -> Clause:
     tagged = select(t.customer_tags.c.customer_id).where(
         t.customer_tags.c.workspace_id == scope.workspace_id, t.customer_tags.c.tag.in_([str(a) for a in args])
@@ -139,6 +149,7 @@ def default_fields() -> FieldRegistry:
     for name in ("city", "province", "gender"):
         fields.add_value(name, lambda s, name=name: c.c[name], "text")
     fields.add_value("preferred_channel", lambda s: tr.c.preferred_channel, "text", "the channel with most events")
+    fields.add_value("category_count", _category_count, help="distinct categories bought in paid orders")
     fields.add_predicate("tag", _tagged, "has any of these tags")
     fields.add_predicate("channel", _used_channel, "has used any of these channels")
     fields.add_predicate("bought_category", _bought(t.order_lines.c.category), "a paid order had this category")
