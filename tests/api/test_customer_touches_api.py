@@ -66,7 +66,7 @@ def seed(api: Api) -> dict[str, Any]:
     done = {"subject": "发票抬头", "category": "财务", "customer_id": customer}
     done_id = api.client.post("/api/v1/tickets", json=done, headers=admin).json()["ticket"]["id"]
     api.client.post(f"/api/v1/tickets/{done_id}/resolve", json={"reason": "已开"}, headers=admin)
-    return {"customer": customer, "conversation": conversation_id, "ticket": open_id}
+    return {"customer": customer, "conversation": conversation_id, "ticket": open_id, "secret": secret}
 
 
 def test_the_card_shows_open_tickets_and_recent_touches_masked_for_agents(api: Api) -> None:
