@@ -296,6 +296,9 @@ def test_the_bot_answers_with_citations_hands_off_and_reports_containment(engine
         report = bot_first.bot_report(uow, workspace, now=T0 + timedelta(days=3))
         assert uow.service.conversation(workspace, ok["id"])["status"] == "open"
     assert gaps[0]["question"] == "床垫试睡不满意可以退吗" and gaps[0]["detail"]["by"] == "user:ann"
+    with SqlUnitOfWork(engine) as uow:
+        unanswered = [g["question"] for g in uow.knowledge.gaps(workspace, reason="no_suggestion")]
+    assert unanswered == ["你们老板是谁"], "a hand-off for want of an answer is a gap; the others are not"
     assert report["channels"][0]["contained"] == 0
 
 

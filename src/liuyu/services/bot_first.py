@@ -18,7 +18,7 @@ from typing import Any
 from liuyu.domain.errors import InvalidInput, NotFound
 from liuyu.domain.service.bot import decide, outcome
 from liuyu.services import inbox
-from liuyu.services.knowledge import BOT_ACTOR, KnowledgeCache, Suggestion, suggest
+from liuyu.services.knowledge import BOT_ACTOR, GOOD_CONFIDENCE, KnowledgeCache, Suggestion, suggest
 
 __all__ = ["HANDOFF_NOTICE", "REASON_TEXT", "answer_inbound", "bot_report", "configure_bot", "flag_bot_answer"]
 
@@ -146,6 +146,9 @@ def _carry_out(uow: Any, workspace_id: int, channel: str, plan: _Plan, now: date
         )
         inbox.change_conversation(uow, workspace_id, conversation_id, status="open", now=now)
         row.update(action="handoff", reason=plan.reason, reply_id=reply["id"])
+        if plan.reason == "low_confidence" and row["confidence"] < GOOD_CONFIDENCE:  # as for the agent
+            gap = {"best_confidence": row["confidence"]}
+            uow.knowledge.add_gap(workspace_id, m["id"], conversation_id, "no_suggestion", gap, now)
     uow.knowledge.add_bot_turn(row)
     return {"conversation_id": conversation_id, **{k: row[k] for k in ("action", "confidence", "citations")},
             "reason": row.get("reason")}  # fmt: skip
