@@ -85,6 +85,7 @@ class MessagingStore(Protocol):
         self, workspace_id: int, customer_ids: Sequence[int], since: datetime, score: float
     ) -> datetime | None: ...
     def marketing_times(self, workspace_id: int, customer_ids: Sequence[int], since: datetime) -> list[datetime]: ...
+    def bought_category_at(self, workspace_id: int, customer_ids: Sequence[int], category: str) -> datetime | None: ...
     def add_send(self, row: dict[str, Any]) -> int: ...
     def enqueue(self, send_id: int, row: dict[str, Any]) -> int: ...
 
@@ -206,6 +207,8 @@ def _facts(
     marketing = request.purpose == "marketing"
     since = now - timedelta(days=max(settings.longest_cap_days, 1))
     negative_since = now - timedelta(days=settings.negative_days)
+    category = str(request.variables.get("category") or "") or None
+    durable = marketing and category is not None and category in settings.durable_categories
     return Facts(
         suppressed_by=f"{hit[0]} {hit[1]}" if hit else None,
         consent=guardrails.latest_consent(consents, request.channel),
@@ -215,6 +218,8 @@ def _facts(
         else None,
         marketing_sent=store.marketing_times(ws, family, since) if marketing else (),
         timezone=store.timezone(ws, customer) if marketing else None,
+        category=category,
+        category_bought_at=store.bought_category_at(ws, family, category) if durable and category else None,
     )
 
 

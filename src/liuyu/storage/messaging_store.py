@@ -350,6 +350,21 @@ class SqlMessaging:
         rows = self.conn.execute(_MARKETING_TIMES, {"ws": workspace_id, "ids": list(customer_ids), "since": since})
         return list(rows.scalars())  # coalesce keeps the column type, so these are aware UTC times
 
+    def bought_category_at(self, workspace_id: int, customer_ids: Sequence[int], category: str) -> datetime | None:
+        """When these customers last paid for an order with a line of ``category`` (durable-purchase guardrail)."""
+        o, line = t.orders, t.order_lines
+        query = (
+            select(func.max(func.coalesce(o.c.paid_at, o.c.placed_at)))
+            .select_from(o.join(line, line.c.order_pk == o.c.id))
+            .where(
+                o.c.workspace_id == workspace_id,
+                o.c.customer_id.in_(list(customer_ids)),
+                o.c.paid_fen.is_not(None),
+                line.c.category == category,
+            )
+        )
+        return self.conn.execute(query).scalar()
+
     def sends(
         self, workspace_id: int, *, customer_ids: Sequence[int] | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:

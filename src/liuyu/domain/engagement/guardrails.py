@@ -13,6 +13,8 @@ Reason codes (stored with every decision, see docs/messaging.md):
     open_complaint       an open complaint conversation, or a complaint tag such as 已投诉
     negative_sentiment   a strongly negative message from the customer within the window
     frequency_cap        the workspace's marketing cap for the period is reached
+    recent_purchase_in_category  the send promotes a ``category`` marked durable, which the
+                         customer bought within that category's days (no fridge ads after a fridge)
     quiet_hours          not skipped: deferred to the end of the quiet hours (``not_before``)
 """
 
@@ -38,7 +40,17 @@ OPEN_COMPLAINT = "open_complaint"
 NEGATIVE_SENTIMENT = "negative_sentiment"
 FREQUENCY_CAP = "frequency_cap"
 QUIET_HOURS = "quiet_hours"
-REASONS = (SUPPRESSED, OPTED_OUT, NO_CONSENT, OPEN_COMPLAINT, NEGATIVE_SENTIMENT, FREQUENCY_CAP, QUIET_HOURS)
+RECENT_PURCHASE_IN_CATEGORY = "recent_purchase_in_category"
+REASONS = (
+    SUPPRESSED,
+    OPTED_OUT,
+    NO_CONSENT,
+    OPEN_COMPLAINT,
+    NEGATIVE_SENTIMENT,
+    FREQUENCY_CAP,
+    QUIET_HOURS,
+    RECENT_PURCHASE_IN_CATEGORY,
+)
 
 
 def _clock(value: Any, name: str) -> time:
@@ -104,6 +116,7 @@ class GuardrailSettings:
     complaint_tags: tuple[str, ...] = ("已投诉",)
     negative_days: int = 7
     negative_score: float = 0.1  # a message whose positive probability is at most this is strongly negative
+    durable_categories: Mapping[str, int] = field(default_factory=dict)  # category -> days without its promotion
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any] | None) -> GuardrailSettings:
@@ -144,7 +157,14 @@ class GuardrailSettings:
         score = s.get("negative_score", default.negative_score)
         if not isinstance(score, int | float) or isinstance(score, bool) or not 0 <= score <= 1:
             raise InvalidInput("must be a probability between 0 and 1", field="negative_score", value=score)
+        durable = s.get("durable_categories", {})
+        if not isinstance(durable, Mapping) or not all(
+            isinstance(k, str) and k.strip() and isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 3650
+            for k, v in durable.items()
+        ):
+            raise InvalidInput("must be {category: days from 1 to 3650}", field="durable_categories", value=durable)
         return cls(
+            durable_categories={k.strip(): int(v) for k, v in durable.items()},
             caps=caps,
             quiet_hours=quiet,
             timezone=timezone,
@@ -165,6 +185,7 @@ class GuardrailSettings:
             "complaint_tags": list(self.complaint_tags),
             "negative_days": self.negative_days,
             "negative_score": self.negative_score,
+            "durable_categories": dict(self.durable_categories),
         }
 
     @property
@@ -212,6 +233,8 @@ class Facts:
     negative_at: datetime | None = None  # the latest strongly negative message
     marketing_sent: Sequence[datetime] = ()  # when earlier marketing sends went (or will go)
     timezone: str | None = None  # the customer's own time zone, when known
+    category: str | None = None  # the category the send promotes (its ``category`` variable)
+    category_bought_at: datetime | None = None  # the customer's latest paid order with that category
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +262,11 @@ def decide(purpose: str, channel: str, facts: Facts, settings: GuardrailSettings
         return Verdict(False, OPEN_COMPLAINT, facts.complaint)
     if facts.negative_at is not None and facts.negative_at > now - timedelta(days=settings.negative_days):
         return Verdict(False, NEGATIVE_SENTIMENT, f"strongly negative message at {facts.negative_at.isoformat()}")
+    days = settings.durable_categories.get(facts.category or "")
+    bought = facts.category_bought_at
+    if days and bought is not None and bought > now - timedelta(days=days):
+        detail = f"bought {facts.category} (durable, {days} days) on {bought.isoformat()}"
+        return Verdict(False, RECENT_PURCHASE_IN_CATEGORY, detail)
     not_before = quiet_until(settings, facts.timezone, now)
     at = not_before or now
     for cap in settings.caps:
