@@ -10,6 +10,7 @@ from liuyu.services import privacy
 from liuyu.services.identity import unmerge as unmerge_merge
 from liuyu.services.suggestions import accept_suggestion, reject_suggestion
 from liuyu.storage import tables as t
+from liuyu.storage.attachment_blobs import blobs_for
 from liuyu.storage.customer_queries import customer_360, customer_summaries, find_customers
 from liuyu.storage.uow import SqlUnitOfWork
 
@@ -98,10 +99,13 @@ def erase(customer_id: int, workspace: str | None = WorkspaceOption, yes: bool =
         typer.confirm(f"Erase the personal data of customer {customer_id}?", abort=True)
     c = container()
     ws = resolve_workspace(c, workspace)
+    blobs, _ = blobs_for(c.settings.database_url)
     with SqlUnitOfWork(c.engine) as uow:
-        privacy.erase_customer(uow, ws, customer_id, actor="cli")
+        done = privacy.erase_customer(uow, ws, customer_id, actor="cli", blobs=blobs)
         uow.commit()
-    console.print(f"Customer {customer_id} erased.")
+    console.print(
+        f"Customer {customer_id} erased ({done['attachments']} attachments, {done['attachment_files']} files)."
+    )
 
 
 @app.command()

@@ -67,6 +67,8 @@ class AttachmentBlobs(Protocol):
 
     def put(self, data: bytes) -> str: ...
 
+    def delete(self, digest: str) -> bool: ...
+
 
 def safe_filename(name: str) -> str:
     """The last path part, without control or path characters, at most 255 characters."""

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from liuyu.domain.errors import NotFound
+from liuyu.services.attachments import AttachmentBlobs
 
 #: Event traits and properties that hold personal data or free text written by the person.
 PERSONAL_KEYS = frozenset(
@@ -44,7 +45,12 @@ def export_customer(uow: Any, workspace_id: int, customer_id: int, *, actor: str
     return view
 
 
-def erase_customer(uow: Any, workspace_id: int, customer_id: int, *, actor: str) -> dict[str, int]:
+def erase_customer(
+    uow: Any, workspace_id: int, customer_id: int, *, actor: str, blobs: AttachmentBlobs | None = None
+) -> dict[str, int]:
+    """Erase a customer's personal data. With ``blobs`` (the API and the CLI pass the configured
+    store) their attachments go too: the metadata rows, and each file no other message refers to
+    (files are content-addressed, so one sent by someone else as well stays for them)."""
     now = datetime.now(UTC)
     cid = uow.reads.live_id(workspace_id, customer_id)
     if cid is None:
@@ -70,6 +76,7 @@ def erase_customer(uow: Any, workspace_id: int, customer_id: int, *, actor: str)
     store.replace_identifiers(workspace_id, replacements)
     store.rewrite_payloads(payloads)
     store.scrub_customer(workspace_id, [cid], now)
+    files, removed = store.erase_attachments(workspace_id, [cid]) if blobs is not None else (0, [])
     messages = store.scrub_conversations(workspace_id, [cid])
     tickets = uow.tickets.scrub_customer(workspace_id, [cid])
     sends = uow.messaging.scrub_customer(workspace_id, [cid])
@@ -81,6 +88,8 @@ def erase_customer(uow: Any, workspace_id: int, customer_id: int, *, actor: str)
         "tickets": tickets,
         "sends": sends,
         "faqs": faqs,
+        "attachments": files,
+        "attachment_files": sum(1 for digest in removed if blobs is not None and blobs.delete(digest)),
     }
     uow.accounts.audit(workspace_id, actor, "customer.erase", f"customer:{cid}", done, now)
     return done

@@ -66,6 +66,14 @@ class DirectoryBlobs:
             raise
         return digest
 
+    def delete(self, digest: str) -> bool:
+        """Remove a file (erasure); False when it was not there."""
+        path = self.path(digest)
+        if not path.exists():
+            return False
+        path.unlink(missing_ok=True)
+        return True
+
 
 def blobs_for(database_url: str, settings: AttachmentSettings | None = None) -> tuple[DirectoryBlobs, AttachmentLimits]:
     """The blob store and limits configured for this database."""

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, select, update
 
 from liuyu.storage import tables as t
+from liuyu.storage.service_quality_tables import attachments
 from liuyu.storage.service_tables import conversations
 from liuyu.storage.service_tables import messages as service_messages
 
@@ -75,6 +76,33 @@ class SqlPrivacy:
             .values(text="[erased]", sender="", analysis=None)
         )
         return int(done.rowcount or 0)
+
+    def erase_attachments(self, workspace_id: int, customer_ids: list[int]) -> tuple[int, list[str]]:
+        """Delete the attachment rows of these customers' conversations; returns how many, and the
+        digests no attachment row (of any customer or workspace) refers to any more, whose files can go."""
+        theirs = (
+            select(service_messages.c.id)
+            .select_from(service_messages.join(conversations, conversations.c.id == service_messages.c.conversation_id))
+            .where(conversations.c.workspace_id == workspace_id, conversations.c.customer_id.in_(customer_ids))
+        )
+        digests = set(
+            self.conn.execute(
+                select(attachments.c.sha256).where(
+                    attachments.c.workspace_id == workspace_id, attachments.c.message_id.in_(theirs)
+                )
+            ).scalars()
+        )
+        if not digests:
+            return 0, []
+        done = self.conn.execute(
+            delete(attachments).where(attachments.c.workspace_id == workspace_id, attachments.c.message_id.in_(theirs))
+        )
+        kept = set(
+            self.conn.execute(
+                select(attachments.c.sha256).where(attachments.c.sha256.in_(sorted(digests))).distinct()
+            ).scalars()
+        )
+        return int(done.rowcount or 0), sorted(digests - kept)
 
     def scrub_customer(self, workspace_id: int, customer_ids: list[int], now: datetime) -> None:
         self.conn.execute(

@@ -12,6 +12,7 @@ from liuyu.api.routes.conversations import TOUCH_VIEWERS, customer_touches
 from liuyu.domain.customers.identity import IdentityPolicy
 from liuyu.services import privacy
 from liuyu.services.identity import unmerge
+from liuyu.storage.attachment_blobs import blobs_for
 from liuyu.storage.customer_queries import customer_360, customer_summaries, find_customers, live_id, workspace_counts
 from liuyu.storage.uow import SqlUnitOfWork
 
@@ -76,8 +77,9 @@ def export(customer_id: int, container: ContainerDep, principal: CurrentReader) 
 @router.delete("/customers/{customer_id}", summary="Erase a customer's personal data (counts are kept)")
 def erase(customer_id: int, container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
     principal.require("admin")
+    blobs, _ = blobs_for(container.settings.database_url)  # the files go too (docs/service_hub.md)
     with SqlUnitOfWork(container.engine) as uow:
-        result = privacy.erase_customer(uow, principal.workspace_id, customer_id, actor=principal.actor)
+        result = privacy.erase_customer(uow, principal.workspace_id, customer_id, actor=principal.actor, blobs=blobs)
         uow.commit()
     return {"erased": customer_id, **result}
 
