@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from liuyu.domain.engagement.journey import Journey, Step, wait_until
+from liuyu.domain.engagement.journey import COMPUTED_VARIABLES, Journey, Step, wait_until
 from liuyu.domain.engagement.segment import to_text
 from liuyu.domain.errors import LiuyuError
 from liuyu.services import engagement, loyalty
@@ -266,16 +266,25 @@ def _act(
     one customer at a time so one bad customer does not stop the others."""
     source = f"journey:{journey_id}:step:{step.key}"
     params = step.params
+    computed = {k: v for k, v in dict(params.get("variables") or {}).items() if v in COMPUTED_VARIABLES}
+    suggested: dict[int, str] = {}
+    if computed and step.kind in ("send", "webhook"):
+        suggested = uow.journeys.suggested_categories(ws, [i.row["customer_id"] for i in items])
 
     def one(item: _Enrollment) -> Outcome:
         cid, eid = item.row["customer_id"], item.row["id"]
         if step.kind in ("send", "webhook"):
+            variables = dict(params["variables"])
+            if computed:
+                if cid not in suggested:
+                    return "skipped", {"channel": params.get("channel"), "reason": "no_suggested_category"}
+                variables.update({k: suggested[cid] for k in computed})
             request = SendRequest(
                 ws,
                 cid,
                 params["channel"],
                 params["template"],
-                dict(params["variables"]),
+                variables,
                 params["purpose"],
                 source,
                 f"journey:{eid}:{step.key}",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, update
@@ -27,6 +27,7 @@ from liuyu.storage.journey_tables import (
     journey_versions,
     journeys,
 )
+from liuyu.storage.playbook_queries import MEMBER_TRAITS, PlaybookQueries
 from liuyu.storage.segments import compile_segment
 
 en, js = journey_enrollments, journey_steps
@@ -67,13 +68,21 @@ JOURNEY_COLUMNS = (
 )
 
 
-class SqlJourneys(JourneyTriggerQueries, JourneyReads):
+class SqlJourneys(PlaybookQueries, JourneyTriggerQueries, JourneyReads):
     """Journeys of every workspace; methods take the workspace and filter on it (the worker's claim
     spans workspaces and returns each row's)."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.dialect = conn.dialect.name
+
+    def date_matches(
+        self, workspace_id: int, trait: str, target: date, timezone: str, audience: Node | None, now: datetime
+    ) -> list[int]:
+        """Customers whose date trait falls on ``target``; member-center traits read the member center."""
+        if trait in MEMBER_TRAITS:
+            return self.member_date_matches(workspace_id, trait, target, timezone, audience, now)
+        return super().date_matches(workspace_id, trait, target, timezone, audience, now)
 
     # -- definitions --------------------------------------------------------------------------
 

@@ -20,7 +20,11 @@ END = "end"
 ACTIONS = ("send", "webhook", "coupon", "points", "tag", "ticket")
 STEP_KINDS = ("wait", "branch", *ACTIONS)
 TRIGGER_KINDS = ("event", "segment", "date", "schedule")
-DATE_TRAITS = ("birthday", "first_order", "last_order")  # birthday recurs yearly; the others once
+# birthday recurs yearly; first_order and last_order come once; points_expiry (a points lot of the
+# member center expires that day) and tier_upgrade (the member moved up a tier that day) recur.
+DATE_TRAITS = ("birthday", "first_order", "last_order", "points_expiry", "tier_upgrade")
+#: Send variables whose value is filled per customer when the step runs: ``{category: "@suggested_category"}``.
+COMPUTED_VARIABLES = ("@suggested_category",)
 CHANNELS = ("email", "sms", "wechat_template", "webhook")
 PURPOSES = ("marketing", "service", "transactional")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
