@@ -10,7 +10,8 @@ with a reason; the original score stays beside the override.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -65,6 +66,98 @@ class Evidence:
     message_id: str | None = None
     at: datetime | None = None
     words: tuple[str, ...] = ()
+    source: str = ""  # knowledge: the article heading or FAQ pair the reply was compared with
+    reference: str = ""  # knowledge: that article passage or FAQ answer
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweredQuestion:
+    """A customer's question (their messages since the last reply) and the agent's answer (the
+    replies that followed, up to the customer's next message)."""
+
+    question_ids: tuple[str, ...]
+    question: str
+    reply_ids: tuple[str, ...]
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeAnswer:
+    """What the knowledge base answers to a question an agent answered, and how close the agent came."""
+
+    question_id: str
+    source: str
+    text: str
+    similarity: float
+
+
+#: An answer shorter than this many character pairs ("好的", "稍等") answers nothing to compare.
+MIN_ANSWER_PAIRS = 4
+_RUNS = re.compile(r"[0-9a-z\u3400-\u9fff]+")
+
+
+def _pairs(text: str) -> set[str]:
+    """Character bigrams within runs of letters, digits and CJK characters (punctuation splits)."""
+    out: set[str] = set()
+    for run in _RUNS.findall(text.lower()):
+        if len(run) == 1:
+            out.add(run)
+        out.update(run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def answer_similarity(answer: str, reference: str) -> float:
+    """How much of one text the other says, 0..1: the larger share of either text's character
+    pairs found in the other. An agent who quotes one sentence of a long passage, or pastes the FAQ
+    answer inside a greeting, scores high; one who says something else scores low. Lexical on
+    purpose: it is evidence a supervisor can check by eye, not a judgement of meaning."""
+    mine, theirs = _pairs(answer), _pairs(reference)
+    if not mine or not theirs:
+        return 0.0
+    shared = len(mine & theirs)
+    return round(max(shared / len(mine), shared / len(theirs)), 3)
+
+
+def answered_questions(conversation: Conversation) -> list[AnsweredQuestion]:
+    """Each stretch of customer messages followed by agent replies, in time order; answers too
+    short to say anything are left out."""
+    found: list[AnsweredQuestion] = []
+    asked: list[Message] = []
+    replies: list[Message] = []
+
+    def close() -> None:
+        answer = "\n".join(m.text for m in replies)
+        if asked and replies and len(_pairs(answer)) >= MIN_ANSWER_PAIRS:
+            question = "\n".join(m.text for m in asked)
+            found.append(AnsweredQuestion(tuple(m.id for m in asked), question, tuple(m.id for m in replies), answer))
+
+    for message in conversation.messages:
+        if message.direction == "in" and message.author_kind == "customer":
+            if replies:
+                close()
+                asked, replies = [], []
+            asked.append(message)
+        elif message.is_reply and asked:
+            replies.append(message)
+    close()
+    return found
+
+
+def compare_with_knowledge(
+    conversation: Conversation, best_answer: Callable[[str], tuple[str, str] | None]
+) -> dict[str, KnowledgeAnswer]:
+    """For each answered question the knowledge base has a good answer to (``best_answer`` gives
+    its source and text, or None), that answer and its similarity to the agent's, keyed by the
+    first reply of the answer."""
+    out: dict[str, KnowledgeAnswer] = {}
+    for pair in answered_questions(conversation):
+        best = best_answer(pair.question)
+        if best is not None:
+            source, text = best
+            out[pair.reply_ids[0]] = KnowledgeAnswer(
+                pair.question_ids[-1], source, text, answer_similarity(pair.answer, text)
+            )
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +234,11 @@ class _Inspection:
         sentiment: Mapping[str, float],
         kb_similarity: Mapping[str, float],
         at: datetime,
+        kb_answers: Mapping[str, KnowledgeAnswer] | None = None,
     ) -> None:
         self.conversation, self.rubric, self.at = conversation, rubric, at
         self.sentiment, self.kb_similarity = sentiment, kb_similarity
+        self.kb_answers = kb_answers or {}
         self.messages = conversation.messages
         self.replies = [m for m in self.messages if m.is_reply]
 
@@ -208,15 +303,23 @@ class _Inspection:
         return CriterionScore("empathy", 0.0, weight, (upset, Evidence("no apology or empathy in any later reply")))
 
     def knowledge(self, weight: int) -> CriterionScore | None:
-        scored = [m for m in self.replies if m.id in self.kb_similarity]
+        similarity = {**self.kb_similarity, **{k: a.similarity for k, a in self.kb_answers.items()}}
+        scored = [m for m in self.replies if m.id in similarity]
         if not scored:
-            return None
+            return None  # nothing the knowledge base answers (or no knowledge base): not applicable
         floor = self.rubric.kb_min_similarity
-        off = [m for m in scored if self.kb_similarity[m.id] < floor]
-        evidence = [_cite(m, f"similarity to the knowledge base {self.kb_similarity[m.id]:.2f} < {floor}") for m in off]
-        if not evidence:
-            evidence.append(Evidence(f"{len(scored)} answers consistent with the knowledge base"))
+        off = [m for m in scored if similarity[m.id] < floor]
+        evidence = [self._compared(m, similarity[m.id], "<") for m in off]
+        evidence += [self._compared(m, similarity[m.id], ">=") for m in scored if m not in off]
         return CriterionScore("knowledge", round(weight * (1 - len(off) / len(scored)), 1), weight, tuple(evidence))
+
+    def _compared(self, reply: Message, similarity: float, sign: str) -> Evidence:
+        found = self.kb_answers.get(reply.id)
+        note = f"similarity to the knowledge base {similarity:.2f} {sign} {self.rubric.kb_min_similarity}"
+        if found is None:
+            return _cite(reply, note)
+        note += f" (question #{found.question_id}; {found.source})"
+        return Evidence(note, reply.id, reply.at, (), found.source, found.text)
 
     def resolution(self, weight: int) -> CriterionScore | None:
         if not self.replies:
@@ -247,10 +350,12 @@ def inspect(
     team: str | None = None,
     sentiment: Mapping[str, float] | None = None,
     kb_similarity: Mapping[str, float] | None = None,
+    kb_answers: Mapping[str, KnowledgeAnswer] | None = None,
 ) -> QaResult:
-    """Score one conversation; ``agent_id`` defaults to whoever it is assigned to."""
+    """Score one conversation; ``agent_id`` defaults to whoever it is assigned to. ``kb_answers``
+    (from ``compare_with_knowledge``) carries the knowledge-base answer each reply was compared with."""
     at = require_aware(at, "at")
-    inspection = _Inspection(conversation, rubric, sentiment or {}, kb_similarity or {}, at)
+    inspection = _Inspection(conversation, rubric, sentiment or {}, kb_similarity or {}, at, kb_answers)
     result = QaResult(conversation.id, agent_id or conversation.assignee, team, at)
     for criterion in CRITERIA:
         weight = rubric.weight(criterion)
