@@ -3,7 +3,7 @@
 A playbook document names itself, says in Chinese what it does, declares its parameters with their
 defaults, and holds a journey definition (or a guardrail block) in which ``${name}`` stands for a
 parameter. A value that is only a placeholder takes the parameter's type (``days: ${wait_days}``
-stays a number); inside longer text it is replaced as text. Pure: the caller loads the YAML.
+stays a number, ``-${days}`` its negative); inside longer text it is replaced as text. Pure: the caller loads the YAML.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from liuyu.domain.errors import InvalidInput
 
 KINDS = ("int", "text", "choice", "list")
 _PLACEHOLDER = re.compile(r"\$\{([a-z_][a-z0-9_]*)\}")
+_WHOLE = re.compile(r"(-?)\$\{([a-z_][a-z0-9_]*)\}")  # "-${days}": the negated number
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +91,10 @@ def _fill(node: Any, values: Mapping[str, Any]) -> Any:
     if isinstance(node, list):
         return [_fill(item, values) for item in node]
     if isinstance(node, str):
-        whole = _PLACEHOLDER.fullmatch(node)
+        whole = _WHOLE.fullmatch(node)
         if whole:
-            return values[whole.group(1)]
+            value = values[whole.group(2)]
+            return -value if whole.group(1) else value
         return _PLACEHOLDER.sub(lambda m: _text(values[m.group(1)]), node)
     return node
 
