@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 import re
 from pathlib import Path
 
@@ -88,7 +89,12 @@ def test_eval_sentiment_names_the_missing_columns(tmp_path: Path) -> None:
 def test_train_sentiment_writes_the_model_where_asked(tmp_path: Path) -> None:
     folder = tmp_path / "data" / "waimai_10k"
     folder.mkdir(parents=True)
-    rows = [[1, f"很好吃送得快{i}"] for i in range(30)] + [[0, f"太难吃送得慢{i}"] for i in range(30)]
+    # Distinct reviews: a corpus of one template with numbers would be all near-duplicates.
+    good = ["好吃", "新鲜", "快", "热乎", "满意", "实惠", "干净", "香"]
+    bad = ["难吃", "凉了", "慢", "贵", "失望", "脏", "咸", "少"]
+    rng = random.Random(0)
+    rows = [[1, "".join(rng.sample(good, 4))] for _ in range(40)]
+    rows += [[0, "".join(rng.sample(bad, 4))] for _ in range(40)]
     _csv(folder / "waimai_10k.csv", ["label", "review"], rows)
     out = tmp_path / "sentiment.joblib"
     result = runner.invoke(app, ["nlp", "train", "sentiment", "--data-dir", str(tmp_path / "data"), "--out", str(out)])

