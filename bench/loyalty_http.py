@@ -4,7 +4,8 @@ Loads MEMBERS members (each paid one order on the mini-program, points available
 coupon each into a fresh PostgreSQL schema, starts the server in a subprocess, and has 50 client
 threads send, in turn and each phase under the same load: `GET /healthz` (the cost of HTTP and the
 server itself), `GET /api/v1/members/{id}` (the member card, a read that replays the member),
-`POST …/redeem` (spend 1 point; every client on its own members) and `POST /api/v1/coupons/{code}/redeem`.
+`POST …/redeem` (spend 1 point; every client on its own members) and `POST /api/v1/coupons/{code}/redeem`;
+then one client alone, over HTTP and calling the services in process.
 Prints p50 and p95 per phase and the ratio of the redemptions' p95 to the baselines' (target: p95
 ≤ 30 ms for redemptions).
 Run: .venv/bin/python -m bench.loyalty_http [REQUESTS_PER_PHASE]   (default 2,000 × LIUYU_BENCH_SCALE)
@@ -92,6 +93,44 @@ def load(engine: object, members: int) -> tuple[str, list[int], list[str]]:
     return key, ids, [c["code"] for c in made]
 
 
+def in_process(engine: object, ids: list[int], requests: int) -> dict[str, list[float]]:
+    """One client calling the services directly (no HTTP): the figures least moved by the machine's load."""
+    at = datetime.now(UTC)
+    with SqlUnitOfWork(engine) as uow:  # type: ignore[arg-type]
+        ws = uow.accounts.workspace_by_slug("bench")["id"]  # type: ignore[index]
+        codes = [c["code"] for c in loyalty.issue_coupons(uow, ws, "TEN", ids, at=at, batch="in-process")]
+        uow.commit()
+
+    def points(n: int) -> None:
+        with SqlUnitOfWork(engine) as uow:  # type: ignore[arg-type]
+            loyalty.redeem(uow, ws, ids[n % len(ids)], points=1, request_id=f"P-{n}", at=datetime.now(UTC))
+            uow.commit()
+
+    def coupon(n: int) -> None:
+        with SqlUnitOfWork(engine) as uow:  # type: ignore[arg-type]
+            loyalty.redeem_coupon(
+                uow,
+                ws,
+                codes[n % len(codes)],
+                customer_id=ids[n % len(ids)],
+                order_id=f"P-{n}",
+                channel="app",
+                lines=[(Decimal("99.00"), None)],
+                at=datetime.now(UTC),
+            )
+            uow.commit()
+
+    out: dict[str, list[float]] = {}
+    for name, call in (("redeem points, in process", points), ("redeem coupon, in process", coupon)):
+        samples = []
+        for n in range(min(requests, len(ids))):
+            start = time.perf_counter()
+            call(n)
+            samples.append((time.perf_counter() - start) * 1000)
+        out[name] = samples
+    return out
+
+
 def phase(url: str, key: str, requests: int, send: Request, clients: int = CLIENTS) -> list[float]:
     """Milliseconds per request, ``clients`` threads each sending its share back to back."""
     latencies: list[float] = []
@@ -167,6 +206,7 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        alone.update(in_process(engine, ids, 200))
     health = pct(results["GET /healthz"], 95)
     card = pct(results["GET member card"], 95)
     print(

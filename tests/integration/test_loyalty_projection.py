@@ -238,6 +238,62 @@ def test_a_redemption_beyond_the_balance_is_refused_and_posts_nothing(engine: En
         assert [e["kind"] for e in _all_entries(uow, ws)] == ["earn"]
 
 
+SPEND_PROGRAM = """
+code: HEIWUSHI
+return_window_days: 0
+expiry: {mode: days_after_earning, days: 30}
+rules: [{id: base, kind: base_rate, points_per_yuan: 1, effective_from: "2026-01-01T00:00:00+08:00"}]
+"""
+
+
+def test_spending_from_stored_balances_posts_what_a_replay_posts_across_lots_merges_and_unmerges(
+    engine: Engine,
+) -> None:
+    ws = workspace(engine)
+    with SqlUnitOfWork(engine) as uow:
+        svc.set_program(uow, ws, SPEND_PROGRAM, actor="admin", at=T0)
+        uow.commit()
+    nick = ("tmall_nick", "黑武士玩家")
+    ingest(engine, ws, [order("1:paid", "1", [nick], "100.00", at=T0 + timedelta(days=2))])
+    ingest(engine, ws, [order("2:paid", "2", ALICE, "200.00")])
+    alice, by_nick = customer_of(engine, ws, "2"), customer_of(engine, ws, "1")
+    with SqlUnitOfWork(engine) as uow:
+        svc.adjust(
+            uow, ws, alice, points=40, adjustment_id="AJ-1", operator="小王", reason="补偿", at=T0 + timedelta(days=1)
+        )
+        uow.commit()
+    ingest(engine, ws, [order("3:paid", "3", [nick, ALICE[0]], "50.00", at=T0 + timedelta(days=3))])
+    at = T0 + timedelta(days=4)
+    with SqlUnitOfWork(engine) as uow:
+        svc.redeem(uow, ws, by_nick, points=250, request_id="RD-1", at=at)
+        svc.adjust(uow, ws, alice, points=-20, adjustment_id="AJ-2", operator="小王", reason="误发", at=at)
+        uow.commit()
+    with SqlUnitOfWork(engine) as uow, pytest.raises(Conflict, match="points"):
+        svc.redeem(uow, ws, alice, points=1000, request_id="RD-2", at=at)
+    with SqlUnitOfWork(engine) as uow:
+        spent = [(e["part"], e["lot_id"], e["points"]) for e in _all_entries(uow, ws) if e["key"] == "redeem:RD-1"]
+        assert uow.loyalty.member(ws, alice)["available"] == 350 + 40 - 250 - 20
+    # soonest expiry first: order 2 (earned T0), the adjustment (T0 + 1 day), then order 1 (T0 + 2 days)
+    assert sorted(spent) == [(0, "order:2", 200), (1, "adjust:AJ-1", 40), (2, "order:1", 10)]
+    with engine.connect() as conn:
+        merge_id = conn.execute(select(t.merges.c.id)).scalar_one()
+    with SqlUnitOfWork(engine) as uow:
+        unmerge(uow, ws, merge_id, actor="admin", now=T0 + timedelta(days=5))
+        uow.commit()
+    with SqlUnitOfWork(engine) as uow:
+        for customer in (alice, by_nick):
+            points = uow.loyalty.member(ws, customer)["available"]
+            if points:
+                svc.redeem(uow, ws, customer, points=points, request_id=f"ALL-{customer}", at=T0 + timedelta(days=6))
+        uow.commit()
+    with SqlUnitOfWork(engine) as uow:
+        before = uow.loyalty.digest(ws)
+        assert [m["available"] for m in uow.loyalty.members(ws)] == [0, 0]
+    rebuild(lambda: SqlUnitOfWork(engine), ws, now=T0)
+    with SqlUnitOfWork(engine) as uow:
+        assert uow.loyalty.digest(ws) == before
+
+
 def test_a_merge_joins_the_accounts_and_an_unmerge_splits_them_back(engine: Engine) -> None:
     ws = workspace(engine)
     nick = ("tmall_nick", "黑武士玩家")

@@ -43,6 +43,7 @@ from liuyu.domain.loyalty import (
     load_program,
 )
 from liuyu.domain.loyalty import coupon as coupon_rules
+from liuyu.domain.loyalty.account import MemberAccount
 from liuyu.domain.loyalty.benefit import benefits_now, consume
 from liuyu.domain.loyalty.card import member_card
 from liuyu.domain.loyalty.coupon import Cart, CartLine
@@ -319,15 +320,48 @@ def redeem(
         raise InvalidInput("a redemption needs a request id (its idempotency key)", field="request_id")
     key = f"redeem:{request_id}"
     component = uow.loyalty.lock_member(workspace_id, customer_id)  # other members' redemptions go on meanwhile
-    seen = uow.loyalty.fact(workspace_id, key)
+    seen, rebuilding = uow.loyalty.fact_and_rebuild(workspace_id, key)
     if seen is not None:
         if seen.customer_id != customer_id or int(seen.payload["points"]) != points:
             raise Conflict(f"request id {request_id} was already used for another redemption")
         return {"request_id": request_id, "points": points, "replayed": True}
     payload = {"request_id": request_id, "points": points, "reason": reason}
     record = FactRecord(key, "redeem", uow.loyalty.log_end(workspace_id), at, customer_id, payload, str(customer_id))
-    _act(uow, workspace_id, record, Redeem(customer_id, request_id, points, at, reason), component)
+    fact = Redeem(customer_id, request_id, points, at, reason)
+    if rebuilding or not _spend(uow, workspace_id, record, fact, points, component):
+        _act(uow, workspace_id, record, fact, component)
     return {"request_id": request_id, "points": points, "replayed": False}
+
+
+def _spend(
+    uow: Any, workspace_id: int, record: FactRecord, fact: Redeem | Adjust, points: int, component: set[int] | None
+) -> bool:
+    """Spend from the stored balances without replaying the member's history; False leaves it to ``_act``.
+
+    The stored rows are the replay of every fact so far, and spending looks only at the available
+    balance and the lots, so one conditional update of the balance (which also queues concurrent
+    spenders of the same member) and the lots summed from the entries decide exactly what a replay
+    would. When the row cannot decide (not a member, balance short) the replay decides and words
+    the refusal.
+    """
+    customer = record.customer_id or 0
+    if component is None:
+        component = uow.loyalty.component_of(workspace_id, [customer])
+    primary = customer
+    if len(component) > 1:  # merged at some time: the account may be someone else's now
+        row = uow.loyalty.member(workspace_id, customer)
+        if row is None:
+            return False
+        primary = row["customer_id"]
+    customers = uow.loyalty.spend(workspace_id, primary, points)
+    if customers is None:
+        return False
+    program = uow.loyalty.program(workspace_id)
+    account = MemberAccount.holding(program, primary, uow.loyalty.lots(workspace_id, customers, program), record.at)
+    entries = account.apply_spending(fact)
+    uow.loyalty.add_facts(workspace_id, [record])
+    uow.loyalty.add_entries(workspace_id, entries)
+    return True
 
 
 def adjust(
@@ -348,11 +382,15 @@ def adjust(
         raise InvalidInput("an adjustment needs a reason", field="reason")
     key = f"adjust:{adjustment_id}"
     component = uow.loyalty.lock_member(workspace_id, customer_id)
-    if uow.loyalty.fact(workspace_id, key) is not None:
+    seen, rebuilding = uow.loyalty.fact_and_rebuild(workspace_id, key)
+    if seen is not None:
         return {"adjustment_id": adjustment_id, "points": points, "replayed": True}
     payload = {"adjustment_id": adjustment_id, "points": points, "reason": reason}
     record = FactRecord(key, "adjust", uow.loyalty.log_end(workspace_id), at, customer_id, payload, operator)
-    _act(uow, workspace_id, record, Adjust(customer_id, adjustment_id, points, operator, reason, at), component)
+    fact = Adjust(customer_id, adjustment_id, points, operator, reason, at)
+    # A deduction the balance covers is a spending; a grant may pay debts, which only a replay knows.
+    if rebuilding or points > 0 or not _spend(uow, workspace_id, record, fact, -points, component):
+        _act(uow, workspace_id, record, fact, component)
     return {"adjustment_id": adjustment_id, "points": points, "replayed": False}
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, case, delete, func, insert, or_, select, text, update
 
 from liuyu.domain.engagement.segment import Node
 from liuyu.domain.eventlog import Event
@@ -24,6 +24,7 @@ from liuyu.domain.loyalty import LoyaltyBook, Program, load_program
 from liuyu.domain.loyalty.account import MemberAccount
 from liuyu.domain.loyalty.benefit import BenefitConsumed
 from liuyu.domain.loyalty.coupon import Coupon
+from liuyu.domain.loyalty.lots import Lot, expires_at
 from liuyu.domain.loyalty.member import member_number, parse_birthday
 from liuyu.services.loyalty import (
     DEFAULT_PROGRAM,
@@ -307,6 +308,58 @@ class SqlLoyalty:
             )
         ).first()
         return None if row is None else _record(row)
+
+    def fact_and_rebuild(self, workspace_id: int, key: str) -> tuple[FactRecord | None, bool]:
+        """The fact stored under ``key``, and whether a rebuild is under way (the derived tables are partial then)."""
+        f = lt.loyalty_facts.c
+        rows = self.conn.execute(
+            select(lt.loyalty_facts).where(f.workspace_id == workspace_id, f.key.in_([key, REBUILD_MARKER]))
+        )
+        found = {row.key: row for row in rows}
+        return (_record(found[key]) if key in found else None), REBUILD_MARKER in found
+
+    def spend(self, workspace_id: int, primary: int, points: int) -> list[int] | None:
+        """Take points off a member's stored available balance if it holds them: one conditional update
+        (the row stays locked on PostgreSQL until commit). Returns the account's customers, or None when
+        the balance is short or there is no such member row."""
+        m = lt.loyalty_members.c
+        row = self.conn.execute(
+            update(lt.loyalty_members)
+            .where(m.workspace_id == workspace_id, m.customer_id == primary, m.available >= points)
+            .values(available=m.available - points)
+            .returning(m.customers)
+        ).first()
+        return None if row is None else [int(c) for c in row.customers]
+
+    def lots(self, workspace_id: int, customers: Sequence[int], program: Program) -> list[Lot]:
+        """These customers' lots with their available points, summed from the stored entries.
+
+        A lot's earn date is that of the entry that granted it (or, for a lot opened by a deduction
+        beyond the balance, its first entry); its expiry follows from the program, as in a replay.
+        """
+        e = lt.loyalty_entries.c
+        granted = e.source == "issued"
+        query = (
+            select(
+                e.lot_id,
+                e.customer_id,
+                func.sum(case((e.target == "available", e.points), else_=0))
+                - func.sum(case((e.source == "available", e.points), else_=0)),
+                func.coalesce(func.min(case((granted, e.at))), func.min(e.at)),
+                func.max(case((granted, e.order_id))),
+            )
+            .where(e.workspace_id == workspace_id, e.customer_id.in_(sorted(customers)))
+            .group_by(e.lot_id, e.customer_id)
+        )
+        return [
+            Lot(lot_id, customer, earned, expires_at(program.expiry, earned, program), order, available=int(available))
+            for lot_id, customer, available, earned, order in self.conn.execute(query)
+        ]
+
+    def add_entries(self, workspace_id: int, entries: Sequence[Any]) -> None:
+        """Store entries an action posted on an account decided from stored balances (no replay to write)."""
+        if entries:
+            self.conn.execute(insert(lt.loyalty_entries), [_entry_row(workspace_id, x) for x in entries])
 
     def lock_member(self, workspace_id: int, customer_id: int) -> set[int] | None:
         """Queue actions on one member (and on everyone merged with them) while other members' run side by side.

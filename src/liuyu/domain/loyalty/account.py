@@ -56,6 +56,17 @@ class MemberAccount:
         self.tier = tiers.start(program, opened_at)
         self.absorbed: dict[int, tuple[set[int], list[tiers.TierChange]]] = {}
 
+    @classmethod
+    def holding(cls, program: Program, customer_id: int, lots: list[Lot], at: datetime) -> MemberAccount:
+        """An account that knows only its lots' balances (read from stored entries, not replayed).
+
+        Spending looks at nothing but the lots, so a redemption decided on it posts the entries a
+        replay of the whole history would post, at the cost of one read instead of a replay.
+        """
+        account = cls(program, customer_id, at)
+        account.lots = {lot.lot_id: lot for lot in lots}
+        return account
+
     # -- views -----------------------------------------------------------------------------
 
     @property
@@ -200,6 +211,10 @@ class MemberAccount:
             raise InsufficientPoints(f"{fact.points} points asked, {max(0, self.available)} available")
         self.seen[fact.key] = fact.customer_id
         return self._take(fact.key, "redeem", "redeemed", fact.points, fact.at, str(fact.customer_id), fact.reason)
+
+    def apply_spending(self, fact: Redeem | Adjust) -> list[Entry]:
+        """A redemption or a deduction (a negative adjustment)."""
+        return self.redeem(fact) if isinstance(fact, Redeem) else self.adjust(fact)
 
     def adjust(self, fact: Adjust) -> list[Entry]:
         """An operator grants or takes points; the operator and the reason stay on the entry."""
