@@ -74,18 +74,20 @@ def score(
 ) -> None:
     """Inspect one conversation, or work through the backlog (every workspace) the way the job does."""
     from liuyu.services import quality
+    from liuyu.services.knowledge import shared_cache
     from liuyu.storage.uow import SqlUnitOfWork
 
     c = container()
+    cache = shared_cache(c.settings.kb_embeddings)
     if conversation is not None:
         ws = resolve_workspace(c, workspace)
         with SqlUnitOfWork(c.engine) as uow:
-            view = quality.review_conversation(uow, ws, conversation, inspect_now=True)
+            view = quality.review_conversation(uow, ws, conversation, inspect_now=True, cache=cache)
             uow.commit()
         print_json(view)
         return
     started = datetime.now(UTC)
-    done = quality.review_backlog(lambda: SqlUnitOfWork(c.engine), limit=limit, batch=500)
+    done = quality.review_backlog(lambda: SqlUnitOfWork(c.engine), limit=limit, batch=500, cache=cache)
     seconds = (datetime.now(UTC) - started).total_seconds()
     print_json({"conversations": done, "seconds": round(seconds, 1)})
 

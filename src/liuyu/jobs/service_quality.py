@@ -10,6 +10,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine, text
 
+from liuyu.config import get_settings
+from liuyu.services.knowledge import shared_cache
 from liuyu.services.quality import review_backlog
 from liuyu.storage.uow import SqlUnitOfWork
 
@@ -19,13 +21,14 @@ PASS_LIMIT = 5_000  # per run; the worker comes back for the rest
 
 def run(engine: Engine, now: datetime, limit: int | None = PASS_LIMIT) -> int:
     """Inspect and refresh up to ``limit`` conversations; returns how many were handled."""
+    cache = shared_cache(get_settings().kb_embeddings)  # answers compared with the knowledge base
     if engine.dialect.name != "postgresql":
-        return review_backlog(lambda: SqlUnitOfWork(engine), now=now, limit=limit)
+        return review_backlog(lambda: SqlUnitOfWork(engine), now=now, limit=limit, cache=cache)
     with engine.connect() as conn:
         if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
             return 0
         try:
-            return review_backlog(lambda: SqlUnitOfWork(engine), now=now, limit=limit)
+            return review_backlog(lambda: SqlUnitOfWork(engine), now=now, limit=limit, cache=cache)
         finally:
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
             conn.commit()

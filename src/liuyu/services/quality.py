@@ -20,9 +20,11 @@ from liuyu.domain.service.qa import (
     CRITERIA,
     CriterionScore,
     Evidence,
+    KnowledgeAnswer,
     Override,
     QaResult,
     QaRubric,
+    compare_with_knowledge,
     inspect,
     period_of,
     scorecards,
@@ -30,6 +32,7 @@ from liuyu.domain.service.qa import (
 from liuyu.domain.service.rules import parse_rules
 from liuyu.domain.service.sla import SlaPolicy
 from liuyu.domain.service.words import check_draft
+from liuyu.services.knowledge import GOOD_CONFIDENCE, KnowledgeCache, suggest
 
 SUPERVISOR_ROLES = ("admin", "supervisor")
 
@@ -140,6 +143,7 @@ def result_json(result: QaResult) -> dict[str, Any]:
             "message_id": e.message_id,
             "at": e.at.isoformat() if e.at else None,
             "words": list(e.words),
+            **({"source": e.source, "reference": e.reference} if e.source or e.reference else {}),
         }
 
     out: dict[str, Any] = {}
@@ -173,6 +177,8 @@ def result_of(row: Mapping[str, Any]) -> QaResult:
                 e.get("message_id"),
                 datetime.fromisoformat(e["at"]) if e.get("at") else None,
                 tuple(e.get("words") or ()),
+                e.get("source") or "",
+                e.get("reference") or "",
             )
             for e in s["evidence"]
         )
@@ -201,6 +207,25 @@ def _policy(uow: QualityUnitOfWork, workspace_id: int, now: datetime) -> tuple[S
         return DEFAULT_SLA, None  # settings the tickets area cannot read either: reports keep going
 
 
+def knowledge_answers(
+    uow: QualityUnitOfWork, workspace_id: int, conversation: Conversation, cache: KnowledgeCache | None
+) -> dict[str, KnowledgeAnswer]:
+    """Each answered question's best knowledge-base answer (the suggestions' retrieval, confident
+    enough to be shown as a good suggestion) with its similarity to the agent's answer. A workspace
+    that never had a knowledge base compares nothing, so the criterion is not applicable."""
+    knowledge = getattr(uow, "knowledge", None)
+    if cache is None or knowledge is None or knowledge.revision(workspace_id) == "-":
+        return {}
+
+    def best_answer(question: str) -> tuple[str, str] | None:
+        found = suggest(cache, uow, workspace_id, question, k=1)
+        if not found or found[0].confidence < GOOD_CONFIDENCE:
+            return None
+        return found[0].citation(), found[0].text
+
+    return compare_with_knowledge(conversation, best_answer)
+
+
 def review_conversation(
     uow: QualityUnitOfWork,
     workspace_id: int,
@@ -209,8 +234,10 @@ def review_conversation(
     inspect_now: bool | None = None,
     now: datetime | None = None,
     timezone: str = "Asia/Shanghai",
+    cache: KnowledgeCache | None = None,
 ) -> dict[str, Any]:
-    """Refresh a conversation's report facts and, when resolved (or asked), its QA result."""
+    """Refresh a conversation's report facts and, when resolved (or asked), its QA result; with the
+    process's knowledge ``cache``, answers are compared with the knowledge base."""
     now = now or datetime.now(UTC)
     row = uow.service.conversation(workspace_id, conversation_id)
     if row is None:
@@ -222,7 +249,10 @@ def review_conversation(
     qa_total = stored["total"] if stored else None
     if inspect_now or (inspect_now is None and row["status"] == "resolved"):
         rubric, version = rubric_of(uow, workspace_id)
-        result = inspect(conversation, rubric, at=now, agent_id=agent, team=team, sentiment=sentiment)
+        answers = knowledge_answers(uow, workspace_id, conversation, cache) if rubric.weight("knowledge") else {}
+        result = inspect(
+            conversation, rubric, at=now, agent_id=agent, team=team, sentiment=sentiment, kb_answers=answers
+        )
         if stored:  # a supervisor's verdict outlives a re-inspection
             for name, old in result_of(stored).scores.items():
                 if old.override and name in result.scores and old.override.score <= result.scores[name].max_score:
@@ -403,6 +433,7 @@ def review_backlog(
     now: datetime | None = None,
     batch: int = 200,
     limit: int | None = None,
+    cache: KnowledgeCache | None = None,
 ) -> int:
     """Inspect resolved conversations and refresh stale facts, a batch per transaction, until done."""
     done = 0
@@ -411,7 +442,7 @@ def review_backlog(
         with unit_of_work() as uow:
             due = [d for d in uow.quality.due(batch if limit is None else min(batch, limit - done)) if d not in seen]
             for workspace_id, conversation_id in due:
-                review_conversation(uow, workspace_id, conversation_id, now=now)
+                review_conversation(uow, workspace_id, conversation_id, now=now, cache=cache)
             uow.commit()
         seen.update(due)  # a conversation changed during the pass waits for the next run
         done += len(due)

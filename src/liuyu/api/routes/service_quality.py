@@ -22,6 +22,7 @@ from liuyu.api.routes import attachments
 from liuyu.api.routes.conversations import AGENT_ROLES, mask_text
 from liuyu.services import quality
 from liuyu.services.accounts import Principal
+from liuyu.services.knowledge import shared_cache
 from liuyu.storage import service_reports
 from liuyu.storage.uow import SqlUnitOfWork
 
@@ -101,7 +102,8 @@ def get_result(conversation_id: int, container: ContainerDep, principal: Current
 def score(conversation_id: int, container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
     principal.require(*quality.SUPERVISOR_ROLES)
     with SqlUnitOfWork(container.engine) as uow:
-        view = quality.review_conversation(uow, principal.workspace_id, conversation_id, inspect_now=True)
+        cache = shared_cache(container.settings.kb_embeddings)
+        view = quality.review_conversation(uow, principal.workspace_id, conversation_id, inspect_now=True, cache=cache)
         uow.commit()
     return view
 
