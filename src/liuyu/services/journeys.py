@@ -385,6 +385,7 @@ def show(uow: Any, workspace_id: int, journey_id: int) -> dict[str, Any]:
     stored = store.definition(journey_id, row["version"])
     journey = journey_of(journey_id, row["version"], stored["definition"])
     counts = store.step_counts(workspace_id, journey_id)
+    reasons = store.outcome_reasons(workspace_id, journey_id)
     steps = []
     for step in journey.steps:
         here = counts.get(step.key, {})
@@ -397,6 +398,7 @@ def show(uow: Any, workspace_id: int, journey_id: int) -> dict[str, Any]:
                 "else": journey.branch_to(step.key, False) if step.kind == "branch" else None,
                 "now": here.get("now", 0),
                 "outcomes": {k: v for k, v in sorted(here.items()) if k != "now"},
+                "reasons": reasons.get(step.key, {}),
             }
         )
     special = {k: v for k, v in counts.items() if k in ("entry", "goal", "merge")}

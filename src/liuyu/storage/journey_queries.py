@@ -137,6 +137,27 @@ class JourneyReads:
             counts.setdefault(str(key), {})[str(outcome)] = int(n)
         return counts
 
+    def outcome_reasons(self, workspace_id: int, journey_id: int, limit: int = 20_000) -> dict[str, dict[str, int]]:
+        """Per step: why sends were skipped and actions failed (the newest ``limit`` of those rows),
+        e.g. ``{"nudge": {"quiet_hours": 3}}``; a failure counts under its error text."""
+        query = (
+            select(js.c.step_key, js.c.outcome, js.c.detail)
+            .where(
+                js.c.workspace_id == workspace_id,
+                js.c.journey_id == journey_id,
+                js.c.outcome.in_(("skipped", "failed")),
+            )
+            .order_by(js.c.id.desc())
+            .limit(limit)
+        )
+        reasons: dict[str, dict[str, int]] = {}
+        for key, outcome, detail in self.conn.execute(query):
+            field = "reason" if outcome == "skipped" else "error"
+            why = str((detail or {}).get(field) or outcome)[:120]
+            here = reasons.setdefault(str(key), {})
+            here[why] = here.get(why, 0) + 1
+        return reasons
+
     def group_counts(self, workspace_id: int, journey_id: int) -> dict[str, dict[str, Any]]:
         """Per group (treatment, control): entered and converted, and enrollments by state."""
         query = (
