@@ -428,6 +428,76 @@ ZH_CN = {
     "SMS": "短信",
     "WeChat template message": "微信模板消息",
     "Webhook": "Webhook",
+    # journeys: the list, the worker panel and the flow view
+    "Journeys": "旅程",
+    "No journey yet.": "还没有旅程。",
+    "State": "状态",
+    "Active": "启用中",
+    "On pause": "已暂停",
+    "Trigger": "触发",
+    "Event": "事件",
+    "Segment entry": "进入分群",
+    "Date": "日期",
+    "Schedule": "定时",
+    "Enrolled": "进入人数",
+    "Uplift (points, 95 percent interval)": "提升（百分点，95％ 区间）",
+    "significant": "显著",
+    "Pause": "暂停",
+    "Resume": "恢复",
+    "Uplift is the treatment's conversion minus the control group's, in percentage points.": (
+        "提升 = 实验组转化率 − 对照组转化率，单位为百分点。"
+    ),
+    "Worker": "后台任务",
+    "Steps due now": "待执行步骤",
+    "Oldest lag, seconds": "最久延迟（秒）",
+    "liuyu worker runs the steps; a lag that keeps growing means no worker runs or it cannot keep up.": (
+        "后台任务由 liuyu worker 执行；延迟持续增长说明没有在运行或处理不过来。"
+    ),
+    "Apply a definition": "应用旅程定义",
+    "YAML or JSON (docs/journeys.md). A known name gets a new version; customers on the way finish theirs.": (
+        "YAML 或 JSON（见 docs/journeys.md）。同名旅程生成新版本；在途客户走完原来的版本。"
+    ),
+    "Definition": "定义",
+    "Apply": "应用",
+    "All journeys": "全部旅程",
+    "Counts refresh every few seconds.": "人数每隔几秒自动刷新。",
+    "Conversion against the control group": "与对照组相比的转化",
+    "Treatment": "实验组",
+    "Uplift, percentage points": "提升（百分点）",
+    "95 percent interval (Newcombe-Wilson)": "95％ 置信区间（Newcombe-Wilson）",
+    "Significant: the journey converts more customers than the control group (the interval leaves out zero).": (
+        "显著：旅程比对照组转化了更多客户（区间不含零）。"
+    ),
+    "Significant: the journey converts fewer customers than the control group (the interval leaves out zero).": (
+        "显著：旅程比对照组转化的客户更少（区间不含零）。"
+    ),
+    "Not significant yet: the interval includes zero, so the difference may be chance.": (
+        "尚不显著：区间包含零，差异可能只是偶然。"
+    ),
+    "Not enough customers in both groups yet to compare.": "两组的客户还不够，暂时无法比较。",
+    "Open goal windows count as not converted yet, so a young journey's uplift is a lower bound.": (
+        "目标窗口尚未结束的客户暂按未转化计，所以新旅程的提升是下限。"
+    ),
+    "Flow": "流程",
+    "Entry": "进入",
+    "Audience": "受众",
+    "in the journey": "进入旅程",
+    "held out": "留作对照",
+    "Wait": "等待",
+    "Branch": "分支",
+    "Send": "发送",
+    "Coupon": "优惠券",
+    "at this step now": "人正在此步",
+    "have waited here": "人曾在此等待",
+    "yes": "是",
+    "no": "否",
+    "passed": "已通过",
+    "skipped": "已跳过",
+    "did not go through": "执行失败",
+    "End": "结束",
+    "Goal": "目标",
+    "days": "天",
+    "converted": "已转化",
 }
 
 
