@@ -60,6 +60,7 @@ def mount_area_pages(app: FastAPI) -> None:
     """Each area's console pages (console/<area>_routes.py); one call a line."""
     from liuyu.console import loyalty_routes  # here: area pages import render and friends from this module
     from liuyu.console.engagement_routes import mount as mount_engagement
+    from liuyu.console.journey_routes import mount as mount_journeys
     from liuyu.console.service_reports_routes import mount as mount_service_reports
     from liuyu.console.service_routes import mount as mount_service
     from liuyu.console.ticket_routes import mount as mount_tickets
@@ -69,6 +70,7 @@ def mount_area_pages(app: FastAPI) -> None:
     mount_service(app)
     mount_tickets(app)
     mount_service_reports(app)
+    mount_journeys(app)
 
 
 def _principal(request: Request) -> Principal | None:
