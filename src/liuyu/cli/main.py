@@ -18,6 +18,7 @@ from liuyu.cli import knowledge as knowledge_cli
 from liuyu.cli import loyalty as loyalty_cli
 from liuyu.cli import messaging as messaging_cli
 from liuyu.cli import nlp as nlp_cli
+from liuyu.cli import playbooks as playbooks_cli
 from liuyu.cli import segments as segments_cli
 from liuyu.cli import service as service_cli
 from liuyu.cli import tickets as tickets_cli
@@ -42,6 +43,7 @@ app.add_typer(eval_cli.register(), name="eval")
 app.add_typer(nlp_cli.app, name="nlp")
 app.add_typer(segments_cli.app, name="segments")
 app.add_typer(journeys_cli.app, name="journeys")
+app.add_typer(playbooks_cli.app, name="playbooks")
 app.add_typer(segments_cli.tags_app, name="tags")
 app.add_typer(segments_cli.traits_app, name="traits")
 app.add_typer(service_cli.app, name="service")
