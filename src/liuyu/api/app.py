@@ -16,6 +16,7 @@ from liuyu.api.routes import journeys as journey_routes
 from liuyu.api.routes import knowledge as knowledge_routes
 from liuyu.api.routes import loyalty as loyalty_routes
 from liuyu.api.routes import messaging as messaging_routes
+from liuyu.api.routes import playbooks as playbook_routes
 from liuyu.api.routes import segments as segment_routes
 from liuyu.api.routes import service_quality as service_quality_routes
 from liuyu.api.routes import tags as tag_routes
@@ -64,6 +65,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(loyalty_routes.router)
     app.include_router(segment_routes.router)
     app.include_router(journey_routes.router)
+    app.include_router(playbook_routes.router)
     app.include_router(tag_routes.router)
     app.include_router(value_routes.router)
     app.include_router(webhook_routes.router)
