@@ -22,6 +22,7 @@ BENCHMARKS = [
     "bench.nlp_retrieval",
     "bench.tickets",
     "bench.service_inbox",
+    "bench.customer_card",
     "bench.knowledge_suggest",
 ]
 
