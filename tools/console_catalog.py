@@ -498,6 +498,15 @@ ZH_CN = {
     "Goal": "目标",
     "days": "天",
     "converted": "已转化",
+    # playbooks
+    "Playbooks": "剧本",
+    "Ready-made journeys: switch one on, adjust its values and save. Switching off pauses its journey.": (
+        "现成的旅程：打开开关、调整参数后保存即可启用；关闭会暂停对应的旅程。"
+    ),
+    "On": "已开启",
+    "Off": "未开启",
+    "Saved.": "已保存。",
+    "Save": "保存",
 }
 
 

@@ -61,6 +61,7 @@ def mount_area_pages(app: FastAPI) -> None:
     from liuyu.console import loyalty_routes  # here: area pages import render and friends from this module
     from liuyu.console.engagement_routes import mount as mount_engagement
     from liuyu.console.journey_routes import mount as mount_journeys
+    from liuyu.console.playbook_routes import mount as mount_playbooks
     from liuyu.console.service_reports_routes import mount as mount_service_reports
     from liuyu.console.service_routes import mount as mount_service
     from liuyu.console.ticket_routes import mount as mount_tickets
@@ -71,6 +72,7 @@ def mount_area_pages(app: FastAPI) -> None:
     mount_tickets(app)
     mount_service_reports(app)
     mount_journeys(app)
+    mount_playbooks(app)
 
 
 def _principal(request: Request) -> Principal | None:
