@@ -121,6 +121,13 @@ def test_an_analyst_reads_journeys_but_cannot_apply_or_pause(api: Api, browser) 
         assert page.locator("#apply-form").count() == 0 and page.locator("#journeys form").count() == 0
         answer = page.request.post(f"{url}/console/journeys/{journey_id}/pause")
         assert answer.status == 403
+        refused = page.request.post(f"{url}/console/journeys", form={"source": WELCOME.replace("关注欢迎", "另一个")})
+        assert refused.status == 403
+        listed = api.client.get("/api/v1/journeys", headers=api.headers(api.qimu.admin_key)).json()["journeys"]
+        assert [j["name"] for j in listed] == ["关注欢迎"], "nothing was applied"
         page.goto(f"{url}/console/journeys/{journey_id}")
         assert page.locator("#toggle").count() == 0 and page.inner_text("#journey-status") == "启用中"
+        page.click("#lang-en")
+        page.wait_for_selector("text=Conversion against the control group")
+        assert page.inner_text("#verdict") == "Not enough customers in both groups yet to compare."
         page.close()
