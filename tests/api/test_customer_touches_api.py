@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from liuyu.jobs.outbox import deliver_pass
 from tests.api.conftest import Api
 from tests.api.test_console_pages import login
 from tests.api.test_conversations_api import channel_secret, chat, post_signed
+from tests.integration.test_messaging_delivery import Gateway
 
 PHONE = "13800000001"
 SMS = {
@@ -24,7 +30,17 @@ steps:
 """
 
 
-def seed(api: Api) -> dict[str, Any]:
+@pytest.fixture
+def gateway() -> Iterator[Gateway]:
+    """An SMS provider's HTTP API on loopback."""
+    server = Gateway()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def seed(api: Api, sms_url: str = "http://127.0.0.1:9/sms") -> dict[str, Any]:
     """小鹿 writes on Tmall, enters a journey, gets one SMS skipped and one queued, and has two tickets."""
     admin = api.headers(api.qimu.admin_key)
     secret = channel_secret(api, api.qimu.id)
@@ -45,7 +61,8 @@ def seed(api: Api) -> dict[str, Any]:
     }
     assert api.client.post("/api/v1/events", json=quiet, headers=api.headers(api.qimu.ingest_key)).status_code == 200
 
-    api.client.put("/api/v1/messaging/providers/sms", json=SMS, headers=admin)
+    provider = {**SMS, "config": {**SMS["config"], "url": sms_url}}  # type: ignore[dict-item]
+    api.client.put("/api/v1/messaging/providers/sms", json=provider, headers=admin)
     api.client.put("/api/v1/messaging/templates/sms/会员日", json={"body": "会员日全场八折"}, headers=admin)
     api.client.patch("/api/v1/messaging/guardrails", json={"quiet_hours": None}, headers=admin)
     send = {"customer_id": customer, "channel": "sms", "template": "会员日"}
@@ -69,8 +86,8 @@ def seed(api: Api) -> dict[str, Any]:
     return {"customer": customer, "conversation": conversation_id, "ticket": open_id, "secret": secret}
 
 
-def test_the_card_shows_open_tickets_and_recent_touches_masked_for_agents(api: Api) -> None:
-    seeded = seed(api)
+def test_the_card_shows_open_tickets_and_recent_touches_masked_for_agents(api: Api, gateway: Gateway) -> None:
+    seeded = seed(api, gateway.url("/sms"))
     agent = api.headers(api.qimu.agent_key)
     shown = api.client.get(f"/api/v1/customers/{seeded['customer']}/touches", headers=agent)
     assert shown.status_code == 200, shown.text
@@ -94,6 +111,10 @@ def test_the_card_shows_open_tickets_and_recent_touches_masked_for_agents(api: A
 
     card = api.client.get(f"/api/v1/conversations/{seeded['conversation']}", headers=agent).json()["customer"]
     assert card["open_tickets"] == body["open_tickets"] and card["touches"] == body["touches"]
+
+    assert deliver_pass(api.engine, datetime.now(UTC)).sent == 1  # type: ignore[arg-type]
+    after = api.client.get(f"/api/v1/customers/{seeded['customer']}/touches?limit=1", headers=agent).json()
+    assert after["touches"][0]["outcome"] == "sent" and after["touches"][0]["sent_at"]
 
 
 def test_touches_keep_to_their_workspace_and_refuse_an_ingestion_key(api: Api) -> None:
