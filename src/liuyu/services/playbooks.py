@@ -23,14 +23,25 @@ from liuyu.domain.errors import NotFound
 from liuyu.services import journeys, messaging_setup
 
 SETTING = "playbooks"
+#: The order operators see them in: the customer's life from first order on.
+ORDER = (
+    "second_touch",
+    "dormant_reactivation",
+    "cross_category",
+    "durable_suppression",
+    "birthday",
+    "points_expiring",
+    "tier_upgrade",
+)
 
 
 @cache
 def catalog() -> tuple[Playbook, ...]:
-    """Every playbook shipped with liuyu, in file-name order."""
+    """Every playbook shipped with liuyu, in :data:`ORDER` (any other after them, by name)."""
     folder = resources.files("liuyu.domain.engagement") / "playbooks"
-    found = sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name)
-    return tuple(read_playbook(yaml.safe_load(f.read_text(encoding="utf-8")), f.name) for f in found)
+    found = [f for f in folder.iterdir() if f.name.endswith(".yaml")]
+    books = [read_playbook(yaml.safe_load(f.read_text(encoding="utf-8")), f.name) for f in found]
+    return tuple(sorted(books, key=lambda b: (ORDER.index(b.name) if b.name in ORDER else len(ORDER), b.name)))
 
 
 def playbook(name: str) -> Playbook:
