@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -26,7 +29,9 @@ def with_files(engine: Engine, ws: int, blobs: DirectoryBlobs, key: str, nick: s
 
 
 def test_erasing_a_customer_deletes_their_files_but_keeps_one_another_customer_also_sent(
-    engine: Engine, workspace: int, tmp_path: Path  # noqa: F811
+    engine: Engine,
+    workspace: int,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     blobs = DirectoryBlobs(tmp_path / "files")
     mine = with_files(engine, workspace, blobs, "xiaolu", "小鹿", [RECEIPT, MANUAL])
@@ -58,3 +63,31 @@ def test_erasing_a_customer_deletes_their_files_but_keeps_one_another_customer_a
         uow.commit()
     assert (done["attachments"], done["attachment_files"]) == (1, 1)
     assert [p for p in (tmp_path / "files").rglob("*") if p.is_file()] == [], "no file left once nobody refers to it"
+
+
+def test_liuyu_customers_erase_deletes_the_file_from_the_configured_folder(
+    engine: Engine,
+    db_url: str,
+    workspace: int,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    blobs = DirectoryBlobs(tmp_path / "files")
+    mine = with_files(engine, workspace, blobs, "xiaolu", "小鹿", [RECEIPT])
+    with SqlUnitOfWork(engine) as uow:
+        customer = uow.service.conversation(workspace, mine)["customer_id"]
+    env = {
+        **os.environ,
+        "LIUYU_DATABASE_URL": db_url,
+        "LIUYU_ATTACHMENT_DIR": str(tmp_path / "files"),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "liuyu.cli.main", "customers", "erase", str(customer), "--workspace", "qimu", "--yes"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 attachments, 1 files" in done.stdout
+    assert [p for p in (tmp_path / "files").rglob("*") if p.is_file()] == []
