@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -326,10 +326,10 @@ def redeem(
             raise Conflict(f"request id {request_id} was already used for another redemption")
         return {"request_id": request_id, "points": points, "replayed": True}
     payload = {"request_id": request_id, "points": points, "reason": reason}
-    record = FactRecord(key, "redeem", uow.loyalty.log_end(workspace_id), at, customer_id, payload, str(customer_id))
+    record = FactRecord(key, "redeem", 0, at, customer_id, payload, str(customer_id))
     fact = Redeem(customer_id, request_id, points, at, reason)
     if rebuilding or not _spend(uow, workspace_id, record, fact, points, component):
-        _act(uow, workspace_id, record, fact, component)
+        _act(uow, workspace_id, replace(record, position=uow.loyalty.log_end(workspace_id)), fact, component)
     return {"request_id": request_id, "points": points, "replayed": False}
 
 
@@ -337,6 +337,8 @@ def _spend(
     uow: Any, workspace_id: int, record: FactRecord, fact: Redeem | Adjust, points: int, component: set[int] | None
 ) -> bool:
     """Spend from the stored balances without replaying the member's history; False leaves it to ``_act``.
+
+    ``record`` gets its position (the log's end) here, read with the balance.
 
     The stored rows are the replay of every fact so far, and spending looks only at the available
     balance and the lots, so one conditional update of the balance (which also queues concurrent
@@ -353,13 +355,13 @@ def _spend(
         if row is None:
             return False
         primary = row["customer_id"]
-    customers = uow.loyalty.spend(workspace_id, primary, points)
-    if customers is None:
+    spent = uow.loyalty.spend(workspace_id, primary, points)
+    if spent is None:
         return False
-    program = uow.loyalty.program(workspace_id)
+    customers, program, log_end = spent
     account = MemberAccount.holding(program, primary, uow.loyalty.lots(workspace_id, customers, program), record.at)
     entries = account.apply_spending(fact)
-    uow.loyalty.add_facts(workspace_id, [record])
+    uow.loyalty.add_facts(workspace_id, [replace(record, position=log_end)], checked=True)
     uow.loyalty.add_entries(workspace_id, entries)
     return True
 
@@ -386,11 +388,11 @@ def adjust(
     if seen is not None:
         return {"adjustment_id": adjustment_id, "points": points, "replayed": True}
     payload = {"adjustment_id": adjustment_id, "points": points, "reason": reason}
-    record = FactRecord(key, "adjust", uow.loyalty.log_end(workspace_id), at, customer_id, payload, operator)
+    record = FactRecord(key, "adjust", 0, at, customer_id, payload, operator)
     fact = Adjust(customer_id, adjustment_id, points, operator, reason, at)
     # A deduction the balance covers is a spending; a grant may pay debts, which only a replay knows.
     if rebuilding or points > 0 or not _spend(uow, workspace_id, record, fact, -points, component):
-        _act(uow, workspace_id, record, fact, component)
+        _act(uow, workspace_id, replace(record, position=uow.loyalty.log_end(workspace_id)), fact, component)
     return {"adjustment_id": adjustment_id, "points": points, "replayed": False}
 
 
@@ -671,10 +673,10 @@ def redeem_coupon(
     shipping: Decimal = Decimal(0),
 ) -> dict[str, Any]:
     """Use a coupon on one order, exactly once: the status changes only if nobody changed it first."""
-    program = uow.loyalty.program(workspace_id)
-    found = uow.loyalty.coupon(workspace_id, code.strip().upper())
-    if found is None:
+    stored = uow.loyalty.coupon_to_redeem(workspace_id, code.strip().upper())
+    if stored is None:
         raise NotFound(f"no coupon {code}")
+    found, program = stored
     template = _template(program, found.template)
     cart = Cart(channel, tuple(CartLine(amount, category) for amount, category in lines), shipping)
     used, amount = coupon_rules.redeem(

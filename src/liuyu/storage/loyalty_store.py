@@ -44,6 +44,7 @@ from liuyu.storage.segments import compile_segment
 
 MEMBER_PREFIX = "8"
 REBUILD_MARKER = "rebuild:pending"
+_PROGRAMS: dict[str, Program] = {}  # parsed programs by their JSON document
 
 
 class SqlLoyalty:
@@ -55,11 +56,26 @@ class SqlLoyalty:
     # -- the program ------------------------------------------------------------------------
 
     def program(self, workspace_id: int) -> Program:
-        """The workspace's program, or the default one until an admin sets theirs."""
+        """The workspace's program, or the default one until an admin sets theirs.
+
+        Parsed programs are kept by their document (they are frozen), since checking one costs
+        more than the rest of a redemption's work in Python.
+        """
         row = self.conn.execute(
             select(lt.loyalty_programs.c.document).where(lt.loyalty_programs.c.workspace_id == workspace_id)
         ).first()
-        return load_program(row.document if row else DEFAULT_PROGRAM)
+        return self._parsed(row.document if row else None)
+
+    @staticmethod
+    def _parsed(document: dict[str, Any] | None) -> Program:
+        document = DEFAULT_PROGRAM if document is None else document
+        key = json.dumps(document, sort_keys=True, default=str)
+        program = _PROGRAMS.get(key)
+        if program is None:
+            if len(_PROGRAMS) >= 64:
+                _PROGRAMS.clear()
+            program = _PROGRAMS[key] = load_program(document)
+        return program
 
     def program_source(self, workspace_id: int) -> dict[str, Any] | None:
         row = self.conn.execute(
@@ -130,20 +146,16 @@ class SqlLoyalty:
         row = self.conn.execute(
             select(lt.loyalty_coupons).where(c.workspace_id == workspace_id, c.code == code)
         ).first()
-        if row is None:
-            return None
-        return Coupon(
-            row.code,
-            row.template,
-            row.customer_id,
-            row.issued_at,
-            row.expires_at,
-            row.status,
-            row.order_id,
-            row.redeemed_at,
-            row.channel,
-            row.batch,
-        )
+        return None if row is None else _coupon(row)
+
+    def coupon_to_redeem(self, workspace_id: int, code: str) -> tuple[Coupon, Program] | None:
+        """A coupon and the workspace's program, read by one statement (a redemption needs both)."""
+        c, p = lt.loyalty_coupons.c, lt.loyalty_programs.c
+        document = select(p.document).where(p.workspace_id == workspace_id).scalar_subquery()
+        row = self.conn.execute(
+            select(lt.loyalty_coupons, document.label("document")).where(c.workspace_id == workspace_id, c.code == code)
+        ).first()
+        return None if row is None else (_coupon(row), self._parsed(row.document))
 
     def coupons(self, workspace_id: int, customers: Sequence[int]) -> list[dict[str, Any]]:
         c = lt.loyalty_coupons.c
@@ -272,11 +284,14 @@ class SqlLoyalty:
                 out.append((primary, born))
         return out
 
-    def add_facts(self, workspace_id: int, records: Sequence[FactRecord]) -> list[FactRecord]:
-        """Store facts whose key is new; returns those stored (a repeated key is a replay, not an error)."""
+    def add_facts(self, workspace_id: int, records: Sequence[FactRecord], *, checked: bool = False) -> list[FactRecord]:
+        """Store facts whose key is new; returns those stored (a repeated key is a replay, not an error).
+
+        ``checked``: the caller looked the keys up under the member's lock (the unique key still guards).
+        """
         if not records:
             return []
-        known = self.known_keys(workspace_id, [r.key for r in records])
+        known = set() if checked else self.known_keys(workspace_id, [r.key for r in records])
         fresh: list[FactRecord] = []
         for record in records:
             if record.key not in known:
@@ -318,18 +333,29 @@ class SqlLoyalty:
         found = {row.key: row for row in rows}
         return (_record(found[key]) if key in found else None), REBUILD_MARKER in found
 
-    def spend(self, workspace_id: int, primary: int, points: int) -> list[int] | None:
+    def spend(self, workspace_id: int, primary: int, points: int) -> tuple[list[int], Program, int] | None:
         """Take points off a member's stored available balance if it holds them: one conditional update
-        (the row stays locked on PostgreSQL until commit). Returns the account's customers, or None when
-        the balance is short or there is no such member row."""
-        m = lt.loyalty_members.c
+        (the row stays locked on PostgreSQL until commit).
+
+        Returns the account's customers, the program and the log's end (read by the same statement,
+        to spare round trips), or None when the balance is short or there is no such member row.
+        """
+        m, p = lt.loyalty_members.c, lt.loyalty_programs.c
+        document = select(p.document).where(p.workspace_id == workspace_id).scalar_subquery()
+        end = (
+            select(func.coalesce(func.max(t.events.c.seq), 0))
+            .where(t.events.c.workspace_id == workspace_id)
+            .scalar_subquery()
+        )
         row = self.conn.execute(
             update(lt.loyalty_members)
             .where(m.workspace_id == workspace_id, m.customer_id == primary, m.available >= points)
             .values(available=m.available - points)
-            .returning(m.customers)
+            .returning(m.customers, document.label("document"), end.label("log_end"))
         ).first()
-        return None if row is None else [int(c) for c in row.customers]
+        if row is None:
+            return None
+        return [int(c) for c in row.customers], self._parsed(row.document), int(row.log_end)
 
     def lots(self, workspace_id: int, customers: Sequence[int], program: Program) -> list[Lot]:
         """These customers' lots with their available points, summed from the stored entries.
@@ -708,6 +734,21 @@ class LoyaltyProjection:
         self.store.clear(workspace_id)
         marker = FactRecord(REBUILD_MARKER, "marker", 0, datetime.now(UTC))
         self.store.add_facts(workspace_id, [marker])
+
+
+def _coupon(row: Any) -> Coupon:
+    return Coupon(
+        row.code,
+        row.template,
+        row.customer_id,
+        row.issued_at,
+        row.expires_at,
+        row.status,
+        row.order_id,
+        row.redeemed_at,
+        row.channel,
+        row.batch,
+    )
 
 
 def _member(row: Any) -> dict[str, Any]:
