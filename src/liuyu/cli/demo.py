@@ -10,7 +10,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from liuyu.cli.common import console, container, friendly_errors
 from liuyu.domain.customers.identity import IdentityPolicy
-from liuyu.services import accounts
+from liuyu.services import accounts, engagement, text_tags
 from liuyu.services.ingest import IngestReport, ingest_events, refresh_deferred_traits
 from liuyu.storage.customer_queries import workspace_counts
 from liuyu.storage.uow import SqlUnitOfWork
@@ -18,6 +18,28 @@ from liuyu.storage.uow import SqlUnitOfWork
 DEMO_WORKSPACE = "demo"
 DEMO_EMAIL = "admin@qimu.demo"
 DEMO_PASSWORD = "liuyu-demo"
+
+DEMO_TAG_RULES = """
+- tag: 游戏玩家
+  events: [community_post, review_posted]
+  words: [手柄, 背键, 开黑, 游戏]
+- tag: 产品建议者
+  events: [community_post, review_posted]
+  words: [建议, 希望, 要是, 能不能]
+- tag: 物流吐槽
+  events: [review_posted]
+  aspect: logistics
+  sentiment: negative
+- tag: 公众号粉丝
+  from: event
+  events: [followed]
+"""
+
+DEMO_SEGMENTS = (
+    ("沉睡的高价值客户", 'lifecycle in ("dormant", "at_risk") and total_spent > 3000'),
+    ("游戏玩家", 'tag("游戏玩家")'),
+    ("上海复购客", 'city = "上海" and order_count >= 2'),
+)
 
 
 @friendly_errors
@@ -45,6 +67,9 @@ def demo(
     with c.engine.connect() as conn:
         loaded = workspace_counts(conn, ws)["events"]
     if loaded == 0:
+        with SqlUnitOfWork(c.engine) as uow:
+            text_tags.set_rules(uow, ws, text_tags.read_rules(DEMO_TAG_RULES), actor="demo")
+            uow.commit()
         policy = IdentityPolicy(protect_verified_phones=c.settings.protect_verified_phones)
         report = IngestReport()
         started = time.perf_counter()
@@ -67,6 +92,11 @@ def demo(
                     uow.commit()
                 progress.advance(task, len(batch))
         refresh_deferred_traits(lambda: SqlUnitOfWork(c.engine), ws)
+        with SqlUnitOfWork(c.engine) as uow:
+            engagement.refresh_traits(uow, ws)
+            for name, expression in DEMO_SEGMENTS:
+                engagement.save_segment(uow, ws, name=name, tree=engagement.read_expression(expression), actor="demo")
+            uow.commit()
         elapsed = time.perf_counter() - started
         console.print(
             f"Stored {report.stored:,} events in {elapsed:.1f} s: {report.customers_created:,} customers "
