@@ -58,11 +58,12 @@ class PlaybookQueries:
         members = self.conn.execute(
             select(m.c.customer_id, m.c.customers).where(m.c.workspace_id == workspace_id, m.c.available > 0)
         ).all()
+        primary_of = {int(c): int(primary) for primary, customers in members for c in {primary, *(customers or [])}}
         found: set[int] = set()
-        for primary, customers in members:
-            lots = loyalty.lots(workspace_id, [int(x) for x in customers or [primary]], program)
-            if any(lot.available > 0 and lot.expires_at is not None and start <= lot.expires_at < end for lot in lots):
-                found.add(int(primary))
+        for part in chunks(sorted(primary_of), 5000):  # lots summed set-wise, not member by member
+            for lot in loyalty.lots(workspace_id, part, program):
+                if lot.available > 0 and lot.expires_at is not None and start <= lot.expires_at < end:
+                    found.add(primary_of.get(int(lot.customer_id), int(lot.customer_id)))
         return found
 
     def _upgraded(self, workspace_id: int, start: datetime, end: datetime) -> set[int]:
