@@ -17,7 +17,6 @@ import itertools
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
 
@@ -60,9 +59,7 @@ def _align_sequences(engine: Engine) -> None:
         return
     with engine.begin() as conn:
         for table in ("customers", "orders", "workspaces"):
-            conn.execute(
-                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-            )
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
 
 
 def _ingest(engine: Engine, batch: list[Event]) -> float:
