@@ -14,6 +14,7 @@ BENCHMARKS = [
     "bench.customer360",
     "bench.http_ingest",
     "bench.segments",
+    "bench.segment_upkeep",
     "bench.loyalty",
     "bench.loyalty_http",
     "bench.journeys",
