@@ -4,13 +4,14 @@ suppression list. Each function takes a unit of work with ``messaging`` and does
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from liuyu.domain.engagement.guardrails import CHANNELS, CONSENT_STATUSES, GuardrailSettings, latest_consent
+from liuyu.domain.engagement.guardrails import CHANNELS, CONSENT_STATUSES, REASONS, GuardrailSettings, latest_consent
 from liuyu.domain.engagement.guardrails import ConsentRecord as Consent
 from liuyu.domain.engagement.message_templates import placeholders
 from liuyu.domain.errors import InvalidInput, NotFound
+from liuyu.services import messaging
 from liuyu.services.inbox import new_secret
 from liuyu.services.messaging import phone_value
 
@@ -24,6 +25,15 @@ PROVIDER_KINDS = {
 SUPPRESSION_KINDS = ("phone", "email", "customer")
 SECRET_FIELDS = ("password", "token", "value", "secret")
 METHODS = ("POST", "PUT", "GET")
+#: Every reason code a decision may carry: the request could not be built, or a guardrail stopped it.
+ALL_REASONS = (
+    messaging.UNKNOWN_CUSTOMER,
+    messaging.NO_TEMPLATE,
+    messaging.NO_PROVIDER,
+    messaging.NO_ADDRESS,
+    messaging.TEMPLATE_ERROR,
+    *REASONS,
+)
 
 
 def _channel(channel: str) -> str:
@@ -355,3 +365,27 @@ def decisions_of(uow: Any, workspace_id: int, customer_id: int, limit: int = 100
     family = uow.messaging.family(workspace_id, customer)
     rows = uow.messaging.sends(workspace_id, customer_ids=family, limit=limit)
     return {"customer_id": customer, "sends": [public_send(r) for r in rows]}
+
+
+def workspace_decisions(
+    uow: Any,
+    workspace_id: int,
+    *,
+    reason: str | None = None,
+    days: int = 30,
+    limit: int = 100,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The workspace's latest send decisions (of one reason, if given), and how many decisions each
+    reason stopped or deferred over the last ``days``: what an operator checks when sends go missing."""
+    if reason is not None and reason not in ALL_REASONS:
+        raise InvalidInput(f"use one of {', '.join(ALL_REASONS)}", field="reason", value=reason)
+    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    rows = uow.messaging.sends(workspace_id, reason=reason, limit=limit)
+    counts = uow.messaging.reason_counts(workspace_id, since)
+    per_reason = [
+        {"reason": r, "skipped": counts[r].get("skipped", 0), "deferred": counts[r].get("queued", 0)}
+        for r in ALL_REASONS
+        if r in counts
+    ]
+    return {"days": days, "reason": reason, "sends": [public_send(r) for r in rows], "reasons": per_reason}
