@@ -61,6 +61,8 @@ def mount_area_pages(app: FastAPI) -> None:
     from liuyu.console import loyalty_routes  # here: area pages import render and friends from this module
     from liuyu.console.engagement_routes import mount as mount_engagement
     from liuyu.console.journey_routes import mount as mount_journeys
+    from liuyu.console.knowledge_routes import mount as mount_kb
+    from liuyu.console.messaging_routes import mount as mount_messaging
     from liuyu.console.playbook_routes import mount as mount_playbooks
     from liuyu.console.service_reports_routes import mount as mount_service_reports
     from liuyu.console.service_routes import mount as mount_service
@@ -73,6 +75,8 @@ def mount_area_pages(app: FastAPI) -> None:
     mount_service_reports(app)
     mount_journeys(app)
     mount_playbooks(app)
+    mount_kb(app)
+    mount_messaging(app)
 
 
 def _principal(request: Request) -> Principal | None:
