@@ -18,6 +18,7 @@ BENCHMARKS = [
     "bench.loyalty",
     "bench.loyalty_http",
     "bench.journeys",
+    "bench.copurchase",
     "bench.messaging",
     "bench.nlp_lexical",
     "bench.nlp_retrieval",
