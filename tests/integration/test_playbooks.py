@@ -172,12 +172,16 @@ def test_cross_category_suggests_the_neighbour_by_lift_to_loyal_single_category_
     paid(shop, 6, BOB, day, "茶叶")  # bob buys two categories: not for this playbook
     for n, phone in ((7, "13700000007"), (8, "13700000008")):
         paid(shop, n, phone, day, "咖啡", "咖啡杯")
+    for n in (9, 10, 11):
+        paid(shop, n, "13700000009", day, "酱油")  # loyal too, but nothing goes with soy sauce
     with SqlUnitOfWork(engine) as uow:
         assert playbooks.adjacent(uow, shop.ws)["咖啡"][0]["category"] == "咖啡杯"
     enable(shop, "cross_category", min_orders=3, weekday="mon")
     single_pass(shop, local("2026-03-09"))  # a Monday
     seen = steps(shop)
     assert shop.bob not in seen and seen[shop.alice]["suggest"][0] == "sent"
+    soy = next(cid for cid, found in seen.items() if cid != shop.alice)
+    assert seen[soy]["suggest"] == ("skipped", {"channel": "sms", "reason": "no_suggested_category"})
     assert sent_variables(shop, shop.alice) == [{"category": "咖啡杯", "template": "相邻品类推荐"}]
 
 
