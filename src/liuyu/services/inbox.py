@@ -623,7 +623,8 @@ def configure_channel(
         values["outbound_kind"] = "webhook"
     if outbound_target is not None:
         values["outbound_target"] = outbound_target.strip() or None
-    uow.service.save_channel(workspace_id, channel, values, now or datetime.now(UTC))
+    if values:  # nothing to change is a no-op: an UPDATE with no columns is not SQL
+        uow.service.save_channel(workspace_id, channel, values, now or datetime.now(UTC))
     saved = uow.service.channel(workspace_id, channel)
     shown.update(outbound_kind=saved["outbound_kind"], outbound_target=saved["outbound_target"])
     return shown
