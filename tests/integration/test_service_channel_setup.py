@@ -17,6 +17,10 @@ def test_configuring_an_existing_channel_with_nothing_to_change_is_a_no_op(engin
         again = inbox.configure_channel(uow, ws, "tmall")
         uow.commit()
         stored = uow.service.channel(ws, "tmall")
-    assert again == {"channel": "tmall", "outbound_kind": "webhook", "outbound_target": "https://bridge.example.com/replies"}
+    assert again == {
+        "channel": "tmall",
+        "outbound_kind": "webhook",
+        "outbound_target": "https://bridge.example.com/replies",
+    }
     assert stored is not None and stored["secret"] == first["secret"], "the bridge's secret keeps working"
     assert stored["outbound_secret"] == first["outbound_secret"]
