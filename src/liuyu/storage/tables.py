@@ -391,4 +391,5 @@ from liuyu.storage import (  # noqa: E402  (they register on the metadata above)
     service_quality_tables,  # noqa: F401
     service_tables,  # noqa: F401
     ticket_tables,  # noqa: F401
+    worker_tables,  # noqa: F401
 )
