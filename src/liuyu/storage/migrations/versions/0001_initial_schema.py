@@ -43,6 +43,16 @@ def upgrade() -> None:
         batch_op.create_index("ix_traits_ws", ["workspace_id"], unique=False)
 
     op.create_table(
+        "worker_job_runs",
+        sa.Column("job", sa.String(length=100), nullable=False),
+        sa.Column("started_at", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", liuyu.storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("items", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("worker", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("job", name=op.f("pk_worker_job_runs")),
+    )
+    op.create_table(
         "workspaces",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("slug", sa.String(length=64), nullable=False),
@@ -1574,6 +1584,7 @@ def downgrade() -> None:
     op.drop_table("audit_log")
     op.drop_table("api_keys")
     op.drop_table("workspaces")
+    op.drop_table("worker_job_runs")
     with op.batch_alter_table("customer_traits", schema=None) as batch_op:
         batch_op.drop_index("ix_traits_ws")
 
