@@ -23,6 +23,7 @@ from liuyu.api.routes import tags as tag_routes
 from liuyu.api.routes import tickets as ticket_routes
 from liuyu.api.routes import value as value_routes
 from liuyu.api.routes import webhooks as webhook_routes
+from liuyu.api.routes import worker as worker_routes
 from liuyu.bootstrap import Container, build
 from liuyu.domain.errors import Conflict, InvalidInput, LiuyuError, NotFound, PermissionDenied
 
@@ -74,6 +75,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(knowledge_routes.router)
     app.include_router(service_quality_routes.router)
     app.include_router(ticket_routes.router)
+    app.include_router(worker_routes.router)
     add_ingestion_bodies(app)
     from liuyu.console.routes import mount_console
 
