@@ -85,6 +85,7 @@ def test_skipped_and_deferred_sends_are_listed_with_reasons_and_agents_see_maske
         entry = page.inner_text("#suppressions tr.suppression .value")
         assert "+8613800000009" not in entry and "0009" in entry  # masked, still recognisable
         assert page.locator("#providers").count() == 0  # agents do not see provider settings
-        assert "门店登记表" in page.inner_text("#consent-log")  # the lookup found Alice by her phone
+        assert f"#{alice}" in page.inner_text("#customer-lookup h3")  # the lookup found Alice by her phone
+        assert "门店登记表" in page.inner_text("#consent-log")
         assert "1380000" not in page.inner_text("#customer-lookup")
         page.close()
