@@ -1,8 +1,9 @@
-"""Customer card beside a conversation: p95 ms of the whole card (summary, open tickets, recent
-marketing touches) for random customers, on SQLite and PostgreSQL.
+"""Customer card beside a conversation: p95 ms of the whole card (summary, membership, recent
+orders, open tickets, recent marketing touches) for random customers, on SQLite and PostgreSQL.
 
-Rows are bulk-loaded straight into the tables: per customer about 2 tickets (a third of them
-open), 5 send decisions (a quarter skipped) and 2 journey entries; one customer in ten is merged
+Rows are bulk-loaded straight into the tables: per customer about 3 orders (each with two status
+changes), 2 tickets (a third of them open), 5 send decisions (a quarter skipped) and 2 journey
+entries; nobody is a loyalty member (the card still asks the member center); one customer in ten is merged
 into another, so the card reads a family. Baseline in the same run: a primary-key read of the
 customer row. Default 20,000 customers; ``--full`` (or LIUYU_BENCH_FULL=1) loads 200,000.
 Run: .venv/bin/python -m bench.customer_card [--full] [--customers N] [--no-postgres]
@@ -23,8 +24,9 @@ from liuyu.api.routes.conversations import customer_card
 from liuyu.services.accounts import Principal
 from liuyu.storage.journey_tables import journey_enrollments, journeys
 from liuyu.storage.messaging_tables import messaging_sends
-from liuyu.storage.tables import customers, workspaces
+from liuyu.storage.tables import customers, order_status_history, orders, workspaces
 from liuyu.storage.ticket_tables import tickets
+from liuyu.storage.uow import SqlUnitOfWork
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 QUEUES = ("售后", "物流", "质量", "财务")
@@ -54,6 +56,24 @@ def _ticket(n: int, customer: int, rng: random.Random) -> dict[str, Any]:
         "version": 1,
         "created_at": at,
         "updated_at": at,
+    }
+
+
+def _order(n: int, customer: int, rng: random.Random) -> dict[str, Any]:
+    at = T0 + timedelta(minutes=n)
+    return {
+        "id": n,
+        "workspace_id": 1,
+        "platform": rng.choice(("tmall", "jd", "douyin")),
+        "order_id": f"o{n}",
+        "customer_id": customer,
+        "status": "shipped",
+        "total_fen": 100 * (n % 500 + 1),
+        "refunded_fen": 0,
+        "currency": "CNY",
+        "placed_at": at,
+        "channel": "tmall",
+        "last_seq": n,
     }
 
 
@@ -122,6 +142,7 @@ def load(engine: Any, total: int) -> float:
             ],
         )
         for table, per, make in (
+            (orders, 3, _order),
             (tickets, 2, _ticket),
             (messaging_sends, 5, _send),
             (journey_enrollments, 2, _enrollment),
@@ -129,8 +150,23 @@ def load(engine: Any, total: int) -> float:
             rows = [make(n, rng.randint(1, total), rng) for n in range(1, total * per + 1)]
             for start in range(0, len(rows), 20_000):
                 conn.execute(table.insert(), rows[start : start + 20_000])
+        changes = [
+            {"order_pk": n, "event_seq": 2 * n + k, "workspace_id": 1, "status": status, "at": T0 + timedelta(hours=k)}
+            for n in range(1, total * 3 + 1)
+            for k, status in enumerate(("paid", "shipped"))
+        ]
+        for start in range(0, len(changes), 20_000):
+            conn.execute(order_status_history.insert(), changes[start : start + 20_000])
         if engine.dialect.name == "postgresql":
-            for name in ("customers", "tickets", "messaging_sends", "journey_enrollments", "journeys"):
+            for name in (
+                "customers",
+                "orders",
+                "order_status_history",
+                "tickets",
+                "messaging_sends",
+                "journey_enrollments",
+                "journeys",
+            ):
                 conn.exec_driver_sql(f"ANALYZE {name}")
     return time.perf_counter() - started
 
@@ -141,17 +177,21 @@ def measure(kind: str, total: int, tmp: str, samples: int = 400) -> None:
         loaded = load(engine, total)
         rng = random.Random(11)
         cards, base = [], []
-        with engine.connect() as conn:
+        with SqlUnitOfWork(engine) as uow:
+            conn = uow.conn
             for _ in range(samples):
                 cid = rng.randint(1, total)
                 a = time.perf_counter()
-                card = customer_card(conn, 1, cid, agent)
+                card = customer_card(uow, 1, cid, agent)
                 cards.append((time.perf_counter() - a) * 1000)
-                assert card is not None and "touches" in card
+                assert card is not None and "touches" in card and "orders" in card
                 a = time.perf_counter()
                 conn.execute(customers.select().where(customers.c.id == cid)).first()
                 base.append((time.perf_counter() - a) * 1000)
-    size = f"{total:,} customers, {2 * total:,} tickets, {5 * total:,} sends, {2 * total:,} journey entries"
+    size = (
+        f"{total:,} customers, {3 * total:,} orders, {2 * total:,} tickets, {5 * total:,} sends, "
+        f"{2 * total:,} journey entries"
+    )
     report(
         f"customer card {kind} ({size}; loaded in {loaded:.0f} s)", p95(cards), "ms p95", "primary-key row", p95(base)
     )

@@ -64,7 +64,7 @@ def mount(app: FastAPI) -> None:
                         {**mask_message(m, principal), "attachments": files.get(m["id"], [])} for m in found["messages"]
                     ],
                     "customer": customer_card(
-                        uow.conn, principal.workspace_id, found["conversation"]["customer_id"], principal
+                        uow, principal.workspace_id, found["conversation"]["customer_id"], principal
                     ),
                 }
         return render(

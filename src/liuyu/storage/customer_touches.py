@@ -1,6 +1,6 @@
-"""What the customer card shows beside a conversation: open tickets and recent marketing touches.
+"""What the customer card shows beside a conversation: recent orders, open tickets and marketing touches.
 
-Read queries over the ticket, messaging and journey tables. Each takes the customer's family (the
+Read queries over the order, ticket, messaging and journey tables. Each takes the customer's family (the
 customer and those merged into it), because send decisions stay on the customer they were made for.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from liuyu.storage import tables as t
 from liuyu.storage.journey_tables import journey_enrollments as en
@@ -28,6 +28,33 @@ def family(conn: Connection, workspace_id: int, customer_id: int) -> list[int]:
         )
     ).scalars()
     return [customer_id, *losers]
+
+
+def recent_orders(
+    conn: Connection, workspace_id: int, customer_ids: Sequence[int], limit: int = 5
+) -> list[dict[str, Any]]:
+    """The newest orders on any platform, newest placed first, each with the time it reached its
+    current status (the latest status change to it; the placing time when none was recorded)."""
+    o, h = t.orders, t.order_status_history
+    since = (
+        select(func.max(h.c.at)).where(h.c.order_pk == o.c.id, h.c.status == o.c.status).correlate(o).scalar_subquery()
+    )
+    query = (
+        select(
+            o.c.platform,
+            o.c.order_id,
+            o.c.status,
+            o.c.total_fen,
+            o.c.refunded_fen,
+            o.c.currency,
+            o.c.placed_at,
+            func.coalesce(since, o.c.placed_at, type_=o.c.placed_at.type).label("status_at"),
+        )
+        .where(o.c.workspace_id == workspace_id, o.c.customer_id.in_(list(customer_ids)))
+        .order_by(o.c.placed_at.desc().nulls_last(), o.c.id.desc())
+        .limit(limit)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def open_tickets(

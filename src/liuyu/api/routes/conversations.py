@@ -19,17 +19,19 @@ from pydantic import BaseModel, Field
 from liuyu.api.deps import ContainerDep, CurrentReader
 from liuyu.api.masking import mask_summary
 from liuyu.domain.customers.identifiers import mask_value
-from liuyu.services import inbox
+from liuyu.domain.errors import NotFound
+from liuyu.services import inbox, loyalty
 from liuyu.services.accounts import Principal
 from liuyu.services.tickets import sla_now
 from liuyu.storage.customer_queries import customer_summaries, live_id
-from liuyu.storage.customer_touches import family, open_tickets, recent_touches
+from liuyu.storage.customer_touches import family, open_tickets, recent_orders, recent_touches
 from liuyu.storage.uow import SqlUnitOfWork
 
 router = APIRouter(prefix="/api/v1", tags=["conversations"])
 AGENT_ROLES = ("admin", "operator", "supervisor", "agent")
 #: Roles that see a customer's tickets and send decisions (not an ingestion key).
 TOUCH_VIEWERS = ("admin", "operator", "supervisor", "analyst", "agent")
+RECENT_ORDERS = 5  # orders on the card; the customer 360 lists them all
 WINDOW = timedelta(seconds=10)  # how far back each poll of the live stream looks
 _PHONE = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
@@ -83,11 +85,17 @@ def mask_conversation(row: dict[str, Any], principal: Principal) -> dict[str, An
 
 
 def customer_touches(
-    conn: Any, workspace_id: int, customer_id: int, principal: Principal, limit: int = 10
+    conn: Any,
+    workspace_id: int,
+    customer_id: int,
+    principal: Principal,
+    limit: int = 10,
+    ids: list[int] | None = None,
 ) -> dict[str, Any]:
     """Open tickets (with the SLA state as a list shows it) and the newest marketing touches of a live
-    customer; phones and emails in subjects and details masked for roles that may not see them."""
-    ids = family(conn, workspace_id, customer_id)
+    customer (``ids``: its family when already read); phones and emails in subjects and details masked
+    for roles that may not see them."""
+    ids = ids or family(conn, workspace_id, customer_id)
     now = datetime.now(UTC)
     shown = mask_text if not principal.sees_pii else (lambda text: text)
     tickets = [
@@ -98,16 +106,42 @@ def customer_touches(
     return {"open_tickets": tickets, "touches": touches}
 
 
-def customer_card(conn: Any, workspace_id: int, customer_id: int | None, principal: Principal) -> dict[str, Any] | None:
+def membership(uow: SqlUnitOfWork, workspace_id: int, customer_id: int, at: datetime) -> dict[str, Any] | None:
+    """Tier and points from the member center's card; None for a customer who is not a member."""
+    try:
+        card = loyalty.card(uow, workspace_id, customer_id, at=at)
+    except NotFound:
+        return None
+    return {
+        "member_no": card["member_no"],
+        "tier": {"code": card["tier"]["code"], "name": card["tier"]["name"]},
+        "points": card["points"],
+        "next_expiry": card["next_expiry"],
+        "url": f"/console/members/{customer_id}",
+    }
+
+
+def customer_card(
+    uow: SqlUnitOfWork, workspace_id: int, customer_id: int | None, principal: Principal
+) -> dict[str, Any] | None:
+    """The card beside a conversation. Roles that see the service side also get the membership
+    (``member``: tier and points, None when not a member), the last five orders on any platform,
+    open tickets and marketing touches."""
     if customer_id is None:
         return None
+    conn = uow.conn
     live = live_id(conn, workspace_id, customer_id)
     found = customer_summaries(conn, workspace_id, [live]) if live else []
     if not found:
         return None
-    card = {**mask_summary(found[0], principal), "url": f"/console/customers/{live}"}
+    url = f"/console/customers/{live}"
+    card = {**mask_summary(found[0], principal), "url": url}
     if principal.role in TOUCH_VIEWERS:
-        card.update(customer_touches(conn, workspace_id, found[0]["id"], principal))
+        cid = found[0]["id"]
+        card["member"] = membership(uow, workspace_id, cid, datetime.now(UTC))
+        ids = family(conn, workspace_id, cid)
+        card["orders"] = [{**o, "url": f"{url}#orders"} for o in recent_orders(conn, workspace_id, ids, RECENT_ORDERS)]
+        card.update(customer_touches(conn, workspace_id, cid, principal, ids=ids))
     return card
 
 
@@ -168,7 +202,7 @@ async def stream(
 def show_conversation(conversation_id: int, container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
     with SqlUnitOfWork(container.engine) as uow:
         view = inbox.conversation_view(uow, principal.workspace_id, conversation_id)
-        customer = customer_card(uow.conn, principal.workspace_id, view["conversation"]["customer_id"], principal)
+        customer = customer_card(uow, principal.workspace_id, view["conversation"]["customer_id"], principal)
     return {
         "conversation": mask_conversation(view["conversation"], principal),
         "messages": [mask_message(m, principal) for m in view["messages"]],
