@@ -144,3 +144,22 @@ def test_the_inbox_shows_the_card_in_chinese(api: Api) -> None:
     assert "MP-1" not in card and PHONE not in card
     stranger = api.client.get(f"/console/inbox?c={seeded['stranger']}").text
     assert "非会员" in stranger.split('id="customer-card"')[1].split('id="messages"')[0]
+
+
+def test_a_waiting_ticket_reads_waiting_not_the_points_word(api: Api) -> None:
+    seeded = seed_card(api)
+    admin = api.headers(api.qimu.admin_key)
+    customer = api.client.get(f"/api/v1/conversations/{seeded['conversation']}", headers=admin).json()["customer"]
+    ticket = {"subject": "等快递", "category": "物流", "customer_id": customer["id"]}
+    ticket_id = api.client.post("/api/v1/tickets", json=ticket, headers=admin).json()["ticket"]["id"]
+    changed = api.client.patch(f"/api/v1/tickets/{ticket_id}", json={"status": "pending"}, headers=admin)
+    assert changed.status_code == 200, changed.text
+    login(api, "agent")
+    detail = api.client.get(f"/console/tickets/{ticket_id}").text
+    assert "等待中" in detail.split('id="ticket-status"')[1].split("</span>")[0]
+    listed = api.client.get("/console/tickets?status=pending").text
+    assert "等待中" in listed and "待生效" not in listed
+    inbox = api.client.get(f"/console/inbox?c={seeded['conversation']}").text
+    row = inbox.split(f'data-ticket="{ticket_id}"')[1].split("</tr>")[0]
+    assert "等待中" in row and "待生效" not in row
+    assert "待生效积分" in inbox, "points keep their own word"
