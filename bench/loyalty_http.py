@@ -37,6 +37,7 @@ from liuyu.services.ingest import ingest_events
 from liuyu.storage.uow import SqlUnitOfWork
 
 CLIENTS = 50
+HISTORY = 400  # redemptions by one member, in process: does the cost grow with its history?
 PROGRAM = """
 code: BENCH
 return_window_days: 0
@@ -120,14 +121,21 @@ def in_process(engine: object, ids: list[int], requests: int) -> dict[str, list[
             )
             uow.commit()
 
+    def one_member(n: int) -> None:  # its history grows by a fact and an entry each time
+        with SqlUnitOfWork(engine) as uow:  # type: ignore[arg-type]
+            loyalty.redeem(uow, ws, ids[0], points=1, request_id=f"H-{n}", at=datetime.now(UTC))
+            uow.commit()
+
     out: dict[str, list[float]] = {}
-    for name, call in (("redeem points, in process", points), ("redeem coupon, in process", coupon)):
+    calls = (("redeem points, in process", points), ("redeem coupon, in process", coupon), ("one member", one_member))
+    for name, call in calls:
         samples = []
-        for n in range(min(requests, len(ids))):
+        for n in range(min(requests, len(ids)) if call is not one_member else HISTORY):
             start = time.perf_counter()
             call(n)
             samples.append((time.perf_counter() - start) * 1000)
         out[name] = samples
+    out[f"one member's last 50 of {HISTORY}"] = out.pop("one member")[-50:]
     return out
 
 

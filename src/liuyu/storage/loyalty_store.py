@@ -3,7 +3,8 @@
 An account's state is what ``LoyaltyBook`` makes of the facts of every customer it ever merged
 with (a *component*), replayed in log order. Writing that state (entries, members, tier history)
 after each batch or action keeps the tables current; reads that need lots and progress replay the
-component again, which is cheap because a component holds one member's history.
+component again, which is cheap because a component holds one member's history. A redemption
+needs no replay: it spends from the member row's balance and the lots summed from the entries.
 """
 
 from __future__ import annotations
