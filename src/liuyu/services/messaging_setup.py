@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from liuyu.domain.engagement.guardrails import CHANNELS, CONSENT_STATUSES, REASONS, GuardrailSettings, latest_consent
+from liuyu.domain.engagement.guardrails import (
+    CHANNELS,
+    CONSENT_STATUSES,
+    QUIET_HOURS,
+    REASONS,
+    GuardrailSettings,
+    latest_consent,
+)
 from liuyu.domain.engagement.guardrails import ConsentRecord as Consent
 from liuyu.domain.engagement.message_templates import placeholders
 from liuyu.domain.errors import InvalidInput, NotFound
@@ -383,8 +390,9 @@ def workspace_decisions(
     since = (now or datetime.now(UTC)) - timedelta(days=days)
     rows = uow.messaging.sends(workspace_id, reason=reason, limit=limit)
     counts = uow.messaging.reason_counts(workspace_id, since)
+    # quiet hours defer a send (queued for later); every other reason skips it
     per_reason = [
-        {"reason": r, "skipped": counts[r].get("skipped", 0), "deferred": counts[r].get("queued", 0)}
+        {"reason": r, "count": counts[r], "effect": "deferred" if r == QUIET_HOURS else "skipped"}
         for r in ALL_REASONS
         if r in counts
     ]

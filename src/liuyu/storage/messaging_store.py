@@ -376,24 +376,22 @@ class SqlMessaging:
         query = select(messaging_sends).where(messaging_sends.c.workspace_id == workspace_id)
         if customer_ids is not None:
             query = query.where(messaging_sends.c.customer_id.in_(list(customer_ids)))
-        if reason is not None:
+        order = [messaging_sends.c.id.desc()]
+        if reason is not None:  # newest first along ix_messaging_sends_reason
             query = query.where(messaging_sends.c.reason == reason)
-        rows = self.conn.execute(query.order_by(messaging_sends.c.id.desc()).limit(limit))
+            order.insert(0, messaging_sends.c.decided_at.desc())
+        rows = self.conn.execute(query.order_by(*order).limit(limit))
         return [_dict(r) for r in rows]
 
-    def reason_counts(self, workspace_id: int, since: datetime) -> dict[str, dict[str, int]]:
-        """Decisions with a reason since ``since``, per reason and decision (skipped, or queued for
-        later: quiet hours defer rather than skip)."""
+    def reason_counts(self, workspace_id: int, since: datetime) -> dict[str, int]:
+        """Decisions per reason code since ``since`` (read from ix_messaging_sends_reason alone)."""
         s = messaging_sends.c
         rows = self.conn.execute(
-            select(s.reason, s.decision, func.count())
+            select(s.reason, func.count())
             .where(s.workspace_id == workspace_id, s.reason.is_not(None), s.decided_at >= since)
-            .group_by(s.reason, s.decision)
+            .group_by(s.reason)
         )
-        counts: dict[str, dict[str, int]] = {}
-        for reason, decision, n in rows:
-            counts.setdefault(reason, {})[decision] = int(n)
-        return counts
+        return {reason: int(n) for reason, n in rows}
 
     def finish(self, outbox_id: int, status: str, at: datetime, values: dict[str, Any]) -> None:
         """One delivery attempt's outcome, on the outbox row and on the send."""

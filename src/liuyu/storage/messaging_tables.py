@@ -94,6 +94,8 @@ messaging_sends = Table(
     UniqueConstraint("workspace_id", "idempotency_key", name="uq_messaging_sends_key"),
     Index("ix_messaging_sends_customer", "workspace_id", "customer_id", "decided_at"),
     Index("ix_messaging_sends_outbox", "outbox_id"),
+    # the console's decisions by reason and its counts per reason over a window
+    Index("ix_messaging_sends_reason", "workspace_id", "reason", "decided_at"),
 )
 
 #: A workspace's guardrail settings (caps, quiet hours, consent mode, complaint tags, sentiment).

@@ -699,6 +699,7 @@ def upgrade() -> None:
             "ix_messaging_sends_customer", ["workspace_id", "customer_id", "decided_at"], unique=False
         )
         batch_op.create_index("ix_messaging_sends_outbox", ["outbox_id"], unique=False)
+        batch_op.create_index("ix_messaging_sends_reason", ["workspace_id", "reason", "decided_at"], unique=False)
 
     op.create_table(
         "messaging_settings",
@@ -1495,6 +1496,7 @@ def downgrade() -> None:
     op.drop_table("messaging_suppressions")
     op.drop_table("messaging_settings")
     with op.batch_alter_table("messaging_sends", schema=None) as batch_op:
+        batch_op.drop_index("ix_messaging_sends_reason")
         batch_op.drop_index("ix_messaging_sends_outbox")
         batch_op.drop_index("ix_messaging_sends_customer")
 
