@@ -54,10 +54,15 @@ KINDS = ("number", "real", "text", "money", "days_since")
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """What every condition is relative to: the workspace, and "now" for day counts."""
+    """What every condition is relative to: the workspace, and "now" for day counts.
+
+    ``correlated``: the query checks a few given customers (membership upkeep), so subqueries
+    look up each customer's own rows instead of reading every holder of a tag or category.
+    """
 
     workspace_id: int
     now: datetime
+    correlated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +116,8 @@ def _bought(column: ColumnElement[Any]) -> Callable[[Scope, tuple[Value, ...]], 
             .join(t.order_lines, t.order_lines.c.order_pk == t.orders.c.id)
             .where(t.orders.c.workspace_id == scope.workspace_id, PAID_ORDER, column.in_([str(a) for a in args]))
         )
+        if scope.correlated:
+            bought = bought.where(t.orders.c.customer_id == c.c.id)
         return c.c.id.in_(bought)
 
     return clause
@@ -130,6 +137,8 @@ def _tagged(scope: Scope, args: tuple[Value, ...]) -> Clause:
     tagged = select(t.customer_tags.c.customer_id).where(
         t.customer_tags.c.workspace_id == scope.workspace_id, t.customer_tags.c.tag.in_([str(a) for a in args])
     )
+    if scope.correlated:
+        tagged = tagged.where(t.customer_tags.c.customer_id == c.c.id)
     return c.c.id.in_(tagged)
 
 
@@ -319,10 +328,18 @@ def _compile(node: Node, scope: Scope, fields: FieldRegistry) -> Clause:
 
 
 def compile_segment(
-    tree: Node, workspace_id: int, now: datetime | None = None, fields: FieldRegistry | None = None
+    tree: Node,
+    workspace_id: int,
+    now: datetime | None = None,
+    fields: FieldRegistry | None = None,
+    *,
+    correlated: bool = False,
 ) -> Select[tuple[int]]:
-    """The ids of the workspace's live customers (not merged away, not erased) that match ``tree``."""
-    scope = Scope(workspace_id, now or datetime.now(UTC))
+    """The ids of the workspace's live customers (not merged away, not erased) that match ``tree``.
+
+    ``correlated`` when the caller restricts the query to a few customers (see Scope).
+    """
+    scope = Scope(workspace_id, now or datetime.now(UTC), correlated=correlated)
     condition = _compile(tree, scope, fields or FIELDS)
     return (
         select(c.c.id)
