@@ -13,10 +13,12 @@ from fastapi.responses import RedirectResponse
 from liuyu.console.routes import _login_redirect, _principal, render
 from liuyu.domain.engagement.uplift import uplift
 from liuyu.domain.errors import InvalidInput, LiuyuError, NotFound, PermissionDenied
+from liuyu.jobs.worker import job_runs
 from liuyu.services import journey_runner, journeys
 from liuyu.storage.uow import SqlUnitOfWork
 
 EDITORS = ("admin", "operator")  # the same roles the API lets apply, pause and resume
+WORKER_VIEWERS = ("admin", "operator", "supervisor")  # as GET /api/v1/worker/jobs
 EXAMPLE = """name: 首购后十天二次触达
 trigger: {event: order_paid}
 audience: 'order_count = 1'
@@ -89,6 +91,8 @@ def mount(app: FastAPI) -> None:
         with SqlUnitOfWork(request.app.state.container.engine) as uow:
             rows = [_summary(uow, principal.workspace_id, row) for row in uow.journeys.journeys(principal.workspace_id)]
             backlog = journey_runner.queue(uow, datetime.now(UTC), workspace_id=principal.workspace_id)
+        shows_jobs = principal.role in WORKER_VIEWERS
+        jobs = job_runs(request.app.state.container.engine, datetime.now(UTC)) if shows_jobs else []
         return render(
             request,
             "journeys/list.html",
@@ -97,6 +101,7 @@ def mount(app: FastAPI) -> None:
             active="journeys",
             rows=rows,
             queue=backlog,
+            jobs=jobs,
             can_edit=principal.role in EDITORS,
             source=source or EXAMPLE,
             error=error,
