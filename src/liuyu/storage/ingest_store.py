@@ -22,6 +22,7 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -41,6 +42,9 @@ CHUNK = 2000  # bound on bound parameters per IN list (SQLite allows 32,766)
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+UNION_CHUNK = 100  # lookups per UNION ALL statement (SQLite allows 500 compound terms)
 
 
 def among(dialect: str, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
@@ -116,20 +120,24 @@ class SqlIngestStore:
     # -- the event log ----------------------------------------------------------------------
 
     def existing_keys(self, workspace_id: int, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        found: set[tuple[str, str]] = set()
         by_source: dict[str, list[str]] = defaultdict(list)
         for source, external_id in keys:
             by_source[source].append(external_id)
-        for source, ids in by_source.items():
-            rows = self.conn.execute(
-                select(t.events.c.external_id).where(
-                    t.events.c.workspace_id == workspace_id,
-                    t.events.c.source == source,
-                    among(self.dialect, t.events.c.external_id, ids),
-                )
+        e = t.events.c
+        queries = [
+            select(e.source, e.external_id).where(
+                e.workspace_id == workspace_id, e.source == source, among(self.dialect, e.external_id, ids)
             )
-            found.update((source, r[0]) for r in rows)
-        return found
+            for source, ids in by_source.items()
+        ]
+        return {(str(r[0]), str(r[1])) for r in self._union_all(queries)}
+
+    def _union_all(self, queries: Sequence[Any]) -> Iterable[Any]:
+        """Run several index lookups as one statement (UNION ALL), so a batch pays the fixed
+        per-statement cost once rather than once per source, kind or platform."""
+        for start in range(0, len(queries), UNION_CHUNK):
+            part = queries[start : start + UNION_CHUNK]
+            yield from self.conn.execute(part[0] if len(part) == 1 else union_all(*part))
 
     def append_events(
         self,
@@ -193,16 +201,18 @@ class SqlIngestStore:
         columns: tuple[Any, ...],
     ) -> Iterable[Any]:
         """Rows whose (first, second) is among ``pairs``: one IN list per first value, so both
-        databases use the (workspace, first, second) index."""
+        databases use the (workspace, first, second) index, all in one UNION ALL statement."""
         grouped: dict[str, list[str]] = defaultdict(list)
         for a, b in pairs:
             grouped[a].append(b)
-        for a, values in grouped.items():
-            yield from self.conn.execute(
+        yield from self._union_all(
+            [
                 select(*columns).where(
                     table.c.workspace_id == workspace_id, first == a, among(self.dialect, second, sorted(values))
                 )
-            )
+                for a, values in grouped.items()
+            ]
+        )
 
     # -- identity ---------------------------------------------------------------------------
 
