@@ -13,6 +13,7 @@ BENCHMARKS = [
     "bench.identity",
     "bench.customer360",
     "bench.http_ingest",
+    "bench.ingest_sql",
     "bench.segments",
     "bench.segment_upkeep",
     "bench.loyalty",
