@@ -211,9 +211,16 @@ def _event_fields(event: Event) -> dict[str, Any]:
     return {**event.properties, "channel": event.channel, "source": event.source}
 
 
-def handle_events(store: Any, workspace_id: int, rows: Sequence[tuple[int, Event, int | None]], now: datetime) -> int:
-    """New events of a batch: start event-triggered journeys, then record goals reached."""
-    journeys = store.live_journeys(workspace_id, statuses=("active", "paused"))
+def handle_events(
+    store: Any,
+    workspace_id: int,
+    rows: Sequence[tuple[int, Event, int | None]],
+    now: datetime,
+    live: list[dict[str, Any]] | None = None,
+) -> int:
+    """New events of a batch: start event-triggered journeys, then record goals reached. ``live``:
+    the active and paused journeys, when the caller has read them already."""
+    journeys = store.live_journeys(workspace_id, statuses=("active", "paused")) if live is None else live
     if not journeys:
         return 0
     parsed = [(j, journey_of(j["id"], j["version"], j["definition"])) for j in journeys]
@@ -294,11 +301,17 @@ def record_goals(
     return len(changes)
 
 
-def handle_segment_entries(store: Any, workspace_id: int, now: datetime, *, replay: bool = False) -> int:
+def handle_segment_entries(
+    store: Any, workspace_id: int, now: datetime, *, replay: bool = False, live: list[dict[str, Any]] | None = None
+) -> int:
     """Customers who entered a saved segment since last time start the journeys it triggers. During
-    a rebuild's replay the entries are only passed over."""
+    a rebuild's replay the entries are only passed over. ``live``: as for ``handle_events``."""
     entered = 0
-    for row in store.live_journeys(workspace_id, kinds=("segment",)):
+    if live is None:
+        journeys = store.live_journeys(workspace_id, kinds=("segment",))
+    else:
+        journeys = [j for j in live if j["status"] == "active" and j["trigger_kind"] == "segment"]
+    for row in journeys:
         journey = journey_of(row["id"], row["version"], row["definition"])
         assert journey.trigger.segment is not None
         if replay:

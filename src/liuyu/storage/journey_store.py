@@ -439,13 +439,15 @@ class JourneyTriggers:
 
         mark = self.store.last_seq(workspace_id)
         now = datetime.now(UTC)
+        # One read of the live journeys serves both handlers (a batch's fixed cost is per statement).
+        live = self.store.live_journeys(workspace_id, statuses=("active", "paused"))
         if rows and _fresh(rows, mark):
             fresh = [row for row in rows if row[0] > mark]
-            handle_events(self.store, workspace_id, fresh, now)
+            handle_events(self.store, workspace_id, fresh, now, live)
             self.store.set_last_seq(workspace_id, max(seq for seq, _, _ in rows))
-            handle_segment_entries(self.store, workspace_id, now)
+            handle_segment_entries(self.store, workspace_id, now, live=live)
         else:
-            handle_segment_entries(self.store, workspace_id, now, replay=True)
+            handle_segment_entries(self.store, workspace_id, now, replay=True, live=live)
 
     def merged(self, workspace_id: int, merges: Sequence[tuple[int, int]]) -> None:
         from liuyu.services.journeys import handle_merges
