@@ -676,12 +676,18 @@ class LoyaltyProjection:
 
     def apply(self, workspace_id: int, rows: Sequence[tuple[int, Event, int | None]]) -> None:
         records = [record for seq, event, customer in rows for record in facts_from_event(seq, event, customer)]
-        fresh = self.store.add_facts(workspace_id, records)
+        # One lookup finds the batch's stored keys and a rebuild's marker (ingestion holds the workspace lock).
+        known = self.store.known_keys(workspace_id, [*(r.key for r in records), REBUILD_MARKER])
+        new: dict[str, FactRecord] = {}
+        for record in records:
+            if record.key not in known:
+                new.setdefault(record.key, record)
+        fresh = self.store.add_facts(workspace_id, list(new.values()), checked=True)
         return_refunded_coupons(self.store, workspace_id, fresh)
         touched = {r.customer_id for r in fresh if r.customer_id is not None} | self._merged
         self._merged = set()
         limit = max((seq for seq, _, _ in rows), default=0)
-        if self._rebuild_ends(workspace_id, limit):
+        if REBUILD_MARKER in known and self._rebuild_ends(workspace_id, limit):
             touched |= self.store.kept_customers(workspace_id)
             limit = self.store.log_end(workspace_id)
         if touched:
