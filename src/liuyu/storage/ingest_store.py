@@ -19,6 +19,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     literal_column,
     select,
     text,
@@ -238,14 +239,16 @@ class SqlIngestStore:
             if is_verified:
                 verified.add((kind, value))
         nodes = self.load_nodes(workspace_id, set(owners.values()))
-        separations = self.conn.execute(
-            select(t.separations.c.anchor_a, t.separations.c.anchor_b).where(
-                t.separations.c.workspace_id == workspace_id
+        separations: list[tuple[int, int]] = []
+        links: list[tuple[int, int]] = []
+        pairs = [
+            select(literal(kind).label("kind"), table.c.anchor_a, table.c.anchor_b).where(
+                table.c.workspace_id == workspace_id
             )
-        ).all()
-        links = self.conn.execute(
-            select(t.links.c.anchor_a, t.links.c.anchor_b).where(t.links.c.workspace_id == workspace_id)
-        ).all()
+            for kind, table in (("separation", t.separations), ("link", t.links))
+        ]
+        for kind, a, b in self.conn.execute(union_all(*pairs)):
+            (separations if kind == "separation" else links).append((a, b))
         return IdentityGraph(
             owners=owners,
             verified=verified,
