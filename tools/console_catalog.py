@@ -602,6 +602,11 @@ ZH_CN = {
     "Credentials are never shown here.": "这里不显示任何密钥。",
     "No providers.": "没有服务商。",
     "signed": "已签名",
+    "Job": "任务",
+    "Last run": "上次运行",
+    "Error": "错误",
+    "never": "从未运行",
+    "%(minutes)s min ago": "%(minutes)s 分钟前",
 }
 
 

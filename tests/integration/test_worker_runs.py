@@ -14,7 +14,9 @@ from sqlalchemy import Engine
 
 from liuyu.jobs.schedule import SCHEDULE, Job
 from liuyu.jobs.worker import Worker, job_runs
+from liuyu.services import accounts
 from liuyu.storage.db import make_engine
+from liuyu.storage.uow import SqlUnitOfWork
 from tests.api.conftest import Api, api  # noqa: F401  (the app fixture)
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
@@ -67,6 +69,11 @@ def test_the_api_shows_last_runs_to_operators_only(api: Api) -> None:  # noqa: F
     assert SCHEDULE[0].name in runs
     denied = api.client.get("/api/v1/worker/jobs", headers=api.headers(api.qimu.agent_key))
     assert denied.status_code == 403
+    with SqlUnitOfWork(api.engine) as uow:  # type: ignore[arg-type]
+        key = accounts.create_api_key(uow.accounts, api.qimu.id, "ops", "supervisor")
+        uow.commit()
+    seen = {row["job"]: row for row in api.client.get("/api/v1/worker/jobs", headers=api.headers(key)).json()["jobs"]}
+    assert seen["broken"]["error"] == "failed (details for admins)"  # jobs serve every workspace
 
 
 def test_worker_status_prints_each_jobs_last_run(db_url: str, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from liuyu.console.routes import _login_redirect, _principal, render
 from liuyu.domain.engagement.uplift import uplift
 from liuyu.domain.errors import InvalidInput, LiuyuError, NotFound, PermissionDenied
-from liuyu.jobs.worker import job_runs
+from liuyu.jobs.worker import job_runs, runs_for
 from liuyu.services import journey_runner, journeys
 from liuyu.storage.uow import SqlUnitOfWork
 
@@ -92,7 +92,11 @@ def mount(app: FastAPI) -> None:
             rows = [_summary(uow, principal.workspace_id, row) for row in uow.journeys.journeys(principal.workspace_id)]
             backlog = journey_runner.queue(uow, datetime.now(UTC), workspace_id=principal.workspace_id)
         shows_jobs = principal.role in WORKER_VIEWERS
-        jobs = job_runs(request.app.state.container.engine, datetime.now(UTC)) if shows_jobs else []
+        jobs = (
+            runs_for(principal.role, job_runs(request.app.state.container.engine, datetime.now(UTC)))
+            if shows_jobs
+            else []
+        )
         return render(
             request,
             "journeys/list.html",

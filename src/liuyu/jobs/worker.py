@@ -138,3 +138,11 @@ def job_runs(engine: Engine, now: datetime, jobs: Sequence[Job] = SCHEDULE) -> l
             }
         )
     return out
+
+
+def runs_for(role: str, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Jobs run for every workspace, so their error text may name another workspace's data: only an
+    admin reads it; other roles see that the job failed."""
+    if role == "admin":
+        return runs
+    return [{**run, "error": "failed (details for admins)" if run.get("error") else None} for run in runs]

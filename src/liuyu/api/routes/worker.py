@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from liuyu.api.deps import ContainerDep, CurrentReader
-from liuyu.jobs.worker import job_runs
+from liuyu.jobs.worker import job_runs, runs_for
 
 router = APIRouter(prefix="/api/v1/worker", tags=["worker"])
 
@@ -19,4 +19,4 @@ VIEWERS = ("admin", "operator", "supervisor")
 def jobs(container: ContainerDep, principal: CurrentReader) -> dict[str, Any]:
     principal.require(*VIEWERS)
     now = datetime.now(UTC)
-    return {"now": now, "jobs": job_runs(container.engine, now)}
+    return {"now": now, "jobs": runs_for(principal.role, job_runs(container.engine, now))}
