@@ -25,30 +25,54 @@ def _dict(row: Any) -> dict[str, Any]:
     return dict(row._mapping)
 
 
+def _same_keys(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with one set of columns (missing ones None), as an executemany needs."""
+    keys = {k for row in rows for k in row}
+    return [{k: row.get(k) for k in keys} for row in rows]
+
+
 # Statements built once: a decision runs a dozen small queries, and building them each time cost
 # more than running them.
 _WS, _ID, _IDS = bindparam("ws"), bindparam("id"), bindparam("ids", expanding=True)
-_SEND_BY_KEY = select(messaging_sends).where(
-    messaging_sends.c.workspace_id == _WS, messaging_sends.c.idempotency_key == bindparam("key")
+_SENDS_BY_KEY = select(messaging_sends).where(
+    messaging_sends.c.workspace_id == _WS, messaging_sends.c.idempotency_key.in_(bindparam("keys", expanding=True))
 )
 _CUSTOMER = select(t.customers.c.id, t.customers.c.merged_into).where(
     t.customers.c.workspace_id == _WS, t.customers.c.id == _ID
 )
+_CUSTOMERS = select(t.customers.c.id, t.customers.c.merged_into).where(
+    t.customers.c.workspace_id == _WS, t.customers.c.id.in_(_IDS)
+)
 _LOSERS = select(t.customers.c.id).where(t.customers.c.workspace_id == _WS, t.customers.c.merged_into == _ID)
+_LOSERS_OF = (
+    select(t.customers.c.merged_into, t.customers.c.id)
+    .where(t.customers.c.workspace_id == _WS, t.customers.c.merged_into.in_(_IDS))
+    .order_by(t.customers.c.id)
+)
 _IDENTIFIERS = (
-    select(t.identifiers.c.kind, t.identifiers.c.value)
+    select(t.identifiers.c.customer_id, t.identifiers.c.kind, t.identifiers.c.value)
     .where(
         t.identifiers.c.workspace_id == _WS,
-        t.identifiers.c.customer_id == _ID,
+        t.identifiers.c.customer_id.in_(_IDS),
         t.identifiers.c.kind.in_(bindparam("kinds", expanding=True)),
     )
-    .order_by(t.identifiers.c.verified.desc(), t.identifiers.c.first_seq)
+    .order_by(t.identifiers.c.customer_id, t.identifiers.c.verified.desc(), t.identifiers.c.first_seq)
+)
+_RANKED_EVENTS = (
+    select(
+        t.events.c.customer_id,
+        t.events.c.payload,
+        func.row_number()
+        .over(partition_by=t.events.c.customer_id, order_by=t.events.c.occurred_at.desc())
+        .label("rank"),
+    )
+    .where(t.events.c.workspace_id == _WS, t.events.c.customer_id.in_(_IDS))
+    .subquery()
 )
 _RECENT_PAYLOADS = (
-    select(t.events.c.payload)
-    .where(t.events.c.workspace_id == _WS, t.events.c.customer_id == _ID)
-    .order_by(t.events.c.occurred_at.desc())
-    .limit(50)
+    select(_RANKED_EVENTS.c.customer_id, _RANKED_EVENTS.c.payload)
+    .where(_RANKED_EVENTS.c.rank <= 50)
+    .order_by(_RANKED_EVENTS.c.customer_id, _RANKED_EVENTS.c.rank)
 )
 _CONSENTS = (
     select(messaging_consents)
@@ -56,16 +80,16 @@ _CONSENTS = (
     .order_by(messaging_consents.c.at, messaging_consents.c.id)
 )
 _TAGGED = (
-    select(t.customer_tags.c.tag)
+    select(t.customer_tags.c.customer_id, t.customer_tags.c.tag)
     .where(
         t.customer_tags.c.workspace_id == _WS,
         t.customer_tags.c.customer_id.in_(_IDS),
         t.customer_tags.c.tag.in_(bindparam("tags", expanding=True)),
     )
-    .limit(1)
+    .order_by(t.customer_tags.c.customer_id, t.customer_tags.c.tag)
 )
 _OPEN_ANALYSES = (
-    select(conversations.c.id, messages.c.analysis)
+    select(conversations.c.customer_id, conversations.c.id, messages.c.analysis)
     .join(messages, messages.c.conversation_id == conversations.c.id)
     .where(
         conversations.c.workspace_id == _WS,
@@ -74,9 +98,10 @@ _OPEN_ANALYSES = (
         messages.c.direction == "in",
         messages.c.analysis.is_not(None),
     )
+    .order_by(conversations.c.id, messages.c.id)
 )
 _RECENT_ANALYSES = (
-    select(messages.c.sent_at, messages.c.analysis)
+    select(conversations.c.customer_id, messages.c.sent_at, messages.c.analysis)
     .join(conversations, messages.c.conversation_id == conversations.c.id)
     .where(
         conversations.c.workspace_id == _WS,
@@ -91,13 +116,23 @@ _SUPPRESSED = select(messaging_suppressions.c.kind, messaging_suppressions.c.val
     messaging_suppressions.c.workspace_id == _WS,
     messaging_suppressions.c.value.in_(bindparam("values", expanding=True)),
 )
-_MARKETING_TIMES = select(func.coalesce(messaging_sends.c.not_before, messaging_sends.c.decided_at)).where(
+_MARKETING_TIMES = select(
+    messaging_sends.c.customer_id, func.coalesce(messaging_sends.c.not_before, messaging_sends.c.decided_at)
+).where(
     messaging_sends.c.workspace_id == _WS,
     messaging_sends.c.customer_id.in_(_IDS),
     messaging_sends.c.purpose == "marketing",
     messaging_sends.c.decision == "queued",
     or_(messaging_sends.c.delivery_status.is_(None), messaging_sends.c.delivery_status != "failed"),
     messaging_sends.c.decided_at > bindparam("since", type_=messaging_sends.c.decided_at.type),
+)
+
+_INSERT_SENDS = insert(messaging_sends).returning(messaging_sends.c.id, sort_by_parameter_order=True)
+_INSERT_OUTBOX = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
+_LINK_OUTBOX = (
+    update(messaging_sends)
+    .where(messaging_sends.c.id == bindparam("send_id"))
+    .values(outbox_id=bindparam("link_outbox_id"))
 )
 
 
@@ -228,30 +263,56 @@ class SqlMessaging:
         losers = self.conn.execute(_LOSERS, {"ws": workspace_id, "id": customer_id}).scalars()
         return [customer_id, *losers]
 
-    def lock_customer(self, workspace_id: int, customer_id: int) -> None:
-        """Serialize send decisions per customer so two journeys cannot both take the last slot of a
-        cap (SQLite already holds its one write lock)."""
-        if self.conn.dialect.name == "postgresql":
-            self.conn.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext('liuyu:messaging:' || current_schema() || :ws), :c)"),
-                {"ws": str(workspace_id), "c": customer_id},
-            )
+    def live_customers(self, workspace_id: int, customer_ids: Sequence[int]) -> dict[int, int]:
+        """Each known customer id -> the customer that now stands for it (the merge winner)."""
+        rows = self.conn.execute(_CUSTOMERS, {"ws": workspace_id, "ids": sorted(set(customer_ids))})
+        return {int(r.id): int(r.merged_into or r.id) for r in rows}
 
-    def identifiers(self, workspace_id: int, customer_id: int, kinds: Sequence[str]) -> dict[str, list[str]]:
-        """Identifier values of the customer by kind, verified ones and the oldest first."""
-        rows = self.conn.execute(_IDENTIFIERS, {"ws": workspace_id, "id": customer_id, "kinds": list(kinds)})
-        found: dict[str, list[str]] = {}
-        for kind, value in rows:
-            found.setdefault(kind, []).append(value)
+    def families(self, workspace_id: int, customer_ids: Sequence[int]) -> dict[int, list[int]]:
+        """Each customer with every customer merged into it, in one query."""
+        found: dict[int, list[int]] = {c: [c] for c in customer_ids}
+        for winner, loser in self.conn.execute(_LOSERS_OF, {"ws": workspace_id, "ids": sorted(found)}):
+            found[int(winner)].append(int(loser))
         return found
 
-    def timezone(self, workspace_id: int, customer_id: int) -> str | None:
-        """The time zone the customer's recent events name (``traits.timezone``), if any."""
-        for payload in self.conn.execute(_RECENT_PAYLOADS, {"ws": workspace_id, "id": customer_id}).scalars():
+    def lock_customers(self, workspace_id: int, customer_ids: Sequence[int]) -> None:
+        """Serialize send decisions per customer so two journeys cannot both take the last slot of a
+        cap; one statement takes the locks in id order, so two batches never wait on each other in a
+        cycle (SQLite already holds its one write lock)."""
+        if self.conn.dialect.name == "postgresql" and customer_ids:
+            self.conn.execute(
+                text(
+                    "SELECT count(pg_advisory_xact_lock(hashtext('liuyu:messaging:' || current_schema() || :ws),"
+                    " CAST(c % 2147483647 AS integer)))"  # the two-key lock takes 32-bit keys
+                    " FROM (SELECT c FROM unnest(CAST(:ids AS bigint[])) AS c ORDER BY c) AS ordered"
+                ),
+                {"ws": str(workspace_id), "ids": sorted(set(customer_ids))},
+            )
+
+    def identifiers_of(
+        self, workspace_id: int, customer_ids: Sequence[int], kinds: Sequence[str]
+    ) -> dict[int, dict[str, list[str]]]:
+        """Identifier values per customer and kind, verified ones and the oldest first."""
+        found: dict[int, dict[str, list[str]]] = {}
+        if not customer_ids or not kinds:
+            return found
+        params = {"ws": workspace_id, "ids": sorted(set(customer_ids)), "kinds": list(kinds)}
+        for customer, kind, value in self.conn.execute(_IDENTIFIERS, params):
+            found.setdefault(int(customer), {}).setdefault(kind, []).append(value)
+        return found
+
+    def timezones(self, workspace_id: int, customer_ids: Sequence[int]) -> dict[int, str]:
+        """The time zone each customer's recent events name (``traits.timezone``), where one does."""
+        found: dict[int, str] = {}
+        if not customer_ids:
+            return found
+        for customer, payload in self.conn.execute(
+            _RECENT_PAYLOADS, {"ws": workspace_id, "ids": sorted(set(customer_ids))}
+        ):
             zone = ((payload or {}).get("traits") or {}).get("timezone")
-            if isinstance(zone, str) and zone:
-                return zone
-        return None
+            if isinstance(zone, str) and zone and int(customer) not in found:
+                found[int(customer)] = zone
+        return found
 
     def consents(self, workspace_id: int, customer_ids: Sequence[int]) -> list[dict[str, Any]]:
         rows = self.conn.execute(_CONSENTS, {"ws": workspace_id, "ids": list(customer_ids)})
@@ -260,31 +321,37 @@ class SqlMessaging:
     def add_consent(self, row: dict[str, Any]) -> int:
         return int(self.conn.execute(insert(messaging_consents).values(**row)).inserted_primary_key[0])
 
-    def complaint(self, workspace_id: int, customer_ids: Sequence[int], tags: Sequence[str]) -> str | None:
-        """Why the customer counts as complaining: a complaint tag, or an unresolved conversation one
-        of whose customer messages was read as a complaint."""
-        ids = list(customer_ids)
+    def complaints(self, workspace_id: int, customer_ids: Sequence[int], tags: Sequence[str]) -> dict[int, str]:
+        """Why each customer counts as complaining: a complaint tag, or an unresolved conversation one
+        of whose customer messages was read as a complaint. Customers without one are absent."""
+        ids = sorted(set(customer_ids))
+        tagged: dict[int, str] = {}
+        opened: dict[int, str] = {}
+        if not ids:
+            return tagged
         if tags:
-            tag = self.conn.execute(_TAGGED, {"ws": workspace_id, "ids": ids, "tags": list(tags)}).scalar()
-            if tag:
-                return f"tagged {tag}"
-        for conversation_id, analysis in self.conn.execute(_OPEN_ANALYSES, {"ws": workspace_id, "ids": ids}):
+            for customer, tag in self.conn.execute(_TAGGED, {"ws": workspace_id, "ids": ids, "tags": list(tags)}):
+                tagged.setdefault(int(customer), f"tagged {tag}")
+        for customer, conversation_id, analysis in self.conn.execute(_OPEN_ANALYSES, {"ws": workspace_id, "ids": ids}):
             if ((analysis or {}).get("intent") or {}).get("label") == "complaint":
-                return f"open complaint in conversation {conversation_id}"
-        return None
+                opened.setdefault(int(customer), f"open complaint in conversation {conversation_id}")
+        return {**opened, **tagged}
 
-    def latest_negative(
+    def latest_negatives(
         self, workspace_id: int, customer_ids: Sequence[int], since: datetime, score: float
-    ) -> datetime | None:
-        """The latest customer message since ``since`` whose positive probability is at most ``score``
-        or whose anger is high."""
-        rows = self.conn.execute(_RECENT_ANALYSES, {"ws": workspace_id, "ids": list(customer_ids), "since": since})
-        for sent_at, analysis in rows:
+    ) -> dict[int, datetime]:
+        """Per customer, the latest message since ``since`` whose positive probability is at most
+        ``score`` or whose anger is high."""
+        found: dict[int, datetime] = {}
+        if not customer_ids:
+            return found
+        params = {"ws": workspace_id, "ids": sorted(set(customer_ids)), "since": since}
+        for customer, sent_at, analysis in self.conn.execute(_RECENT_ANALYSES, params):
             sentiment = (analysis or {}).get("sentiment") or {}
             value = sentiment.get("score")
             if (isinstance(value, int | float) and value <= score) or (analysis or {}).get("anger") == "high":
-                return sent_at  # type: ignore[no-any-return]
-        return None
+                found.setdefault(int(customer), sent_at)
+        return found
 
     # -- suppression list ------------------------------------------------------------------------
 
@@ -321,49 +388,71 @@ class SqlMessaging:
             ).rowcount
         )
 
-    def suppressed(self, workspace_id: int, entries: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
-        """The first (kind, value) of ``entries`` on the suppression list."""
-        if not entries:
-            return None
-        values = sorted({value for _, value in entries})
-        rows = self.conn.execute(_SUPPRESSED, {"ws": workspace_id, "values": values}).all()
-        hits = {(r.kind, r.value) for r in rows}
-        return next((e for e in entries if e in hits), None)
+    def suppressed(self, workspace_id: int, values: Sequence[str]) -> set[tuple[str, str]]:
+        """The (kind, value) entries of the suppression list among ``values``."""
+        if not values:
+            return set()
+        rows = self.conn.execute(_SUPPRESSED, {"ws": workspace_id, "values": sorted(set(values))})
+        return {(r.kind, r.value) for r in rows}
 
     # -- send decisions and the outbox ----------------------------------------------------------
 
-    def send_by_key(self, workspace_id: int, key: str) -> dict[str, Any] | None:
-        row = self.conn.execute(_SEND_BY_KEY, {"ws": workspace_id, "key": key}).first()
-        return _dict(row) if row else None
+    def sends_by_key(self, workspace_id: int, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The recorded decisions of these idempotency keys, by key."""
+        if not keys:
+            return {}
+        rows = self.conn.execute(_SENDS_BY_KEY, {"ws": workspace_id, "keys": sorted(set(keys))})
+        return {r.idempotency_key: _dict(r) for r in rows}
 
-    def add_send(self, row: dict[str, Any]) -> int:
-        return int(self.conn.execute(insert(messaging_sends).values(**row)).inserted_primary_key[0])
+    def add_sends(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert decision rows in one executemany; their ids in the order given."""
+        if not rows:
+            return []
+        return [int(i) for i in self.conn.execute(_INSERT_SENDS, _same_keys(rows)).scalars()]
 
-    def enqueue(self, send_id: int, row: dict[str, Any]) -> int:
-        outbox_id = int(self.conn.execute(insert(outbox).values(route="messaging", **row)).inserted_primary_key[0])
-        self.conn.execute(update(messaging_sends).where(messaging_sends.c.id == send_id).values(outbox_id=outbox_id))
-        return outbox_id
+    def enqueue_many(self, links: Sequence[tuple[int, dict[str, Any]]]) -> list[int]:
+        """Queue outbox rows for sends (send id, outbox row) and link each send to its row."""
+        if not links:
+            return []
+        rows = [{"route": "messaging", **row} for _, row in links]
+        ids = [int(i) for i in self.conn.execute(_INSERT_OUTBOX, rows).scalars()]
+        self.conn.execute(
+            _LINK_OUTBOX,
+            [{"send_id": send_id, "link_outbox_id": o} for (send_id, _), o in zip(links, ids, strict=True)],
+        )
+        return ids
 
-    def marketing_times(self, workspace_id: int, customer_ids: Sequence[int], since: datetime) -> list[datetime]:
-        """When the customer's queued marketing sends go (or went), from ``since`` on; failed
+    def marketing_times(
+        self, workspace_id: int, customer_ids: Sequence[int], since: datetime
+    ) -> dict[int, list[datetime]]:
+        """Per customer, when their queued marketing sends go (or went), from ``since`` on; failed
         deliveries do not count against a cap."""
-        rows = self.conn.execute(_MARKETING_TIMES, {"ws": workspace_id, "ids": list(customer_ids), "since": since})
-        return list(rows.scalars())  # coalesce keeps the column type, so these are aware UTC times
+        found: dict[int, list[datetime]] = {}
+        if not customer_ids:
+            return found
+        params = {"ws": workspace_id, "ids": sorted(set(customer_ids)), "since": since}
+        for customer, at in self.conn.execute(_MARKETING_TIMES, params):
+            found.setdefault(int(customer), []).append(at)  # coalesce keeps the column type: aware UTC
+        return found
 
-    def bought_category_at(self, workspace_id: int, customer_ids: Sequence[int], category: str) -> datetime | None:
-        """When these customers last paid for an order with a line of ``category`` (durable-purchase guardrail)."""
+    def bought_category_at(self, workspace_id: int, customer_ids: Sequence[int], category: str) -> dict[int, datetime]:
+        """Per customer, when they last paid for an order with a line of ``category`` (durable-purchase
+        guardrail)."""
         o, line = t.orders, t.order_lines
+        if not customer_ids:
+            return {}
         query = (
-            select(func.max(func.coalesce(o.c.paid_at, o.c.placed_at)))
+            select(o.c.customer_id, func.max(func.coalesce(o.c.paid_at, o.c.placed_at)))
             .select_from(o.join(line, line.c.order_pk == o.c.id))
             .where(
                 o.c.workspace_id == workspace_id,
-                o.c.customer_id.in_(list(customer_ids)),
+                o.c.customer_id.in_(sorted(set(customer_ids))),
                 o.c.paid_fen.is_not(None),
                 line.c.category == category,
             )
+            .group_by(o.c.customer_id)
         )
-        return self.conn.execute(query).scalar()
+        return {int(c): at for c, at in self.conn.execute(query) if at is not None}
 
     def sends(
         self,
