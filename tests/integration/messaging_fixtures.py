@@ -79,9 +79,11 @@ def person(key: str, **ids: str) -> Event:
     return Event(source="crm", external_id=key, type="identify", occurred_at=T0, identifiers=identifiers)
 
 
-def open_shop(engine: Engine, *, sms_url: str = "http://127.0.0.1:9/sms", smtp_port: int = 25) -> Shop:
+def open_shop(
+    engine: Engine, *, sms_url: str = "http://127.0.0.1:9/sms", smtp_port: int = 25, slug: str = "qimu"
+) -> Shop:
     with SqlUnitOfWork(engine) as uow:
-        ws = accounts.create_workspace(uow.accounts, "qimu")
+        ws = accounts.create_workspace(uow.accounts, slug)
         ingest_events(
             uow.ingest,
             ws,
@@ -93,7 +95,9 @@ def open_shop(engine: Engine, *, sms_url: str = "http://127.0.0.1:9/sms", smtp_p
         )
         ids = dict(
             uow.conn.execute(
-                select(t.identifiers.c.value, t.identifiers.c.customer_id).where(t.identifiers.c.kind == "phone")
+                select(t.identifiers.c.value, t.identifiers.c.customer_id).where(
+                    t.identifiers.c.workspace_id == ws, t.identifiers.c.kind == "phone"
+                )
             ).all()
         )
         messaging_setup.configure_provider(

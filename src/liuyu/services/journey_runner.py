@@ -1,8 +1,9 @@
 """The worker's journey pass: take due enrollments and walk each one to its next wait or its end.
 
 Set-wise: enrollments at the same step of the same journey version are handled together (one
-query for a branch, one call to tag or issue coupons). Everything happens in the caller's
-transaction, so a crash undoes the whole pass and the next worker does it again exactly once.
+query for a branch; one call to tag, to issue coupons, or to decide the step's messages or
+webhooks). Everything happens in the caller's transaction, so a crash undoes the whole pass and the
+next worker does it again exactly once.
 
 Actions reach the rest of liuyu through ports: messages and webhooks through ``SendPort`` (the
 messaging service with its guardrails: consent, quiet hours, caps), tickets through
@@ -11,7 +12,7 @@ messaging service with its guardrails: consent, quiet hours, caps), tickets thro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -50,6 +51,10 @@ class SendPort(Protocol):
     def __call__(self, uow: Any, request: SendRequest, *, now: datetime) -> SendDecision: ...
 
 
+class SendManyPort(Protocol):
+    def __call__(self, uow: Any, requests: Sequence[SendRequest], *, now: datetime) -> Sequence[SendDecision]: ...
+
+
 class TicketPort(Protocol):
     def __call__(
         self,
@@ -81,6 +86,12 @@ def _no_messaging(uow: Any, request: SendRequest, *, now: datetime) -> SendDecis
 class JourneyPorts:
     send: SendPort = _no_messaging
     open_ticket: TicketPort | None = None
+    send_many: SendManyPort | None = None  # a step's sends at once; without it, ``send`` one by one
+
+    def send_all(self, uow: Any, requests: Sequence[SendRequest], *, now: datetime) -> Sequence[SendDecision]:
+        if self.send_many is not None:
+            return self.send_many(uow, requests, now=now)
+        return [self.send(uow, request, now=now) for request in requests]
 
 
 def default_ports() -> JourneyPorts:
@@ -92,11 +103,16 @@ def default_ports() -> JourneyPorts:
         pass
     else:
 
-        def send(uow: Any, request: SendRequest, *, now: datetime) -> SendDecision:
-            real = messaging.SendRequest(**{k: getattr(request, k) for k in SendRequest.__dataclass_fields__})
-            return messaging.request_send(uow, real, now=now)
+        def real(request: SendRequest) -> messaging.SendRequest:
+            return messaging.SendRequest(**{k: getattr(request, k) for k in SendRequest.__dataclass_fields__})
 
-        ports.send = send
+        def send(uow: Any, request: SendRequest, *, now: datetime) -> SendDecision:
+            return messaging.request_send(uow, real(request), now=now)
+
+        def send_many(uow: Any, requests: Sequence[SendRequest], *, now: datetime) -> Sequence[SendDecision]:
+            return messaging.request_send_many(uow, [real(r) for r in requests], now=now)
+
+        ports.send, ports.send_many = send, send_many
     try:
         from liuyu.services import tickets
     except ImportError:
@@ -273,29 +289,6 @@ def _act(
 
     def one(item: _Enrollment) -> Outcome:
         cid, eid = item.row["customer_id"], item.row["id"]
-        if step.kind in ("send", "webhook"):
-            variables = dict(params["variables"])
-            if computed:
-                if cid not in suggested:
-                    return "skipped", {"channel": params.get("channel"), "reason": "no_suggested_category"}
-                variables.update({k: suggested[cid] for k in computed})
-            request = SendRequest(
-                ws,
-                cid,
-                params["channel"],
-                params["template"],
-                variables,
-                params["purpose"],
-                source,
-                f"journey:{eid}:{step.key}",
-            )
-            decision = ports.send(uow, request, now=now)
-            detail = {"channel": params["channel"], "template": params["template"], "outbox_id": decision.outbox_id}
-            if decision.not_before is not None:
-                detail["not_before"] = decision.not_before.isoformat()
-            if decision.queued:
-                return "sent", detail
-            return "skipped", {**detail, "reason": decision.reason}
         if step.kind == "points":
             done = loyalty.adjust(
                 uow,
@@ -324,8 +317,44 @@ def _act(
             return "done", {"ticket_id": ticket.get("id")}
         raise AssertionError(step.kind)
 
+    def sends(group: list[_Enrollment]) -> dict[int, Outcome]:
+        """The step's messages or webhooks, decided in one call to the messaging service."""
+        results: dict[int, Outcome] = {}
+        asked: list[tuple[_Enrollment, SendRequest]] = []
+        for item in group:
+            cid, eid = item.row["customer_id"], item.row["id"]
+            variables = dict(params["variables"])
+            if computed:
+                if cid not in suggested:
+                    results[eid] = "skipped", {"channel": params.get("channel"), "reason": "no_suggested_category"}
+                    continue
+                variables.update({k: suggested[cid] for k in computed})
+            request = SendRequest(
+                ws,
+                cid,
+                params["channel"],
+                params["template"],
+                variables,
+                params["purpose"],
+                source,
+                f"journey:{eid}:{step.key}",
+            )
+            asked.append((item, request))
+        decisions = ports.send_all(uow, [r for _, r in asked], now=now)
+        for (item, _), decision in zip(asked, decisions, strict=True):
+            detail = {"channel": params["channel"], "template": params["template"], "outbox_id": decision.outbox_id}
+            if decision.not_before is not None:
+                detail["not_before"] = decision.not_before.isoformat()
+            if decision.queued:
+                results[item.row["id"]] = "sent", detail
+            else:
+                results[item.row["id"]] = "skipped", {**detail, "reason": decision.reason}
+        return {i.row["id"]: results[i.row["id"]] for i in group}
+
     def many(group: list[_Enrollment]) -> dict[int, Outcome]:
         ids = [i.row["customer_id"] for i in group]
+        if step.kind in ("send", "webhook"):
+            return sends(group)
         if step.kind == "tag":
             reason = f"{source}: {params['reason']}"
             engagement.apply_tags(uow, ws, [(cid, params["tag"], reason) for cid in ids], source="rule", now=now)

@@ -127,8 +127,14 @@ _MARKETING_TIMES = select(
     messaging_sends.c.decided_at > bindparam("since", type_=messaging_sends.c.decided_at.type),
 )
 
-_INSERT_SENDS = insert(messaging_sends).returning(messaging_sends.c.id, sort_by_parameter_order=True)
-_INSERT_OUTBOX = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
+# Inserted in one executemany each, then their ids read back by unique key: RETURNING in row order
+# would make SQLAlchemy send one INSERT per row on SQLite.
+_SEND_IDS = select(messaging_sends.c.idempotency_key, messaging_sends.c.id).where(
+    messaging_sends.c.workspace_id == _WS, messaging_sends.c.idempotency_key.in_(bindparam("keys", expanding=True))
+)
+_OUTBOX_IDS = select(outbox.c.idempotency_key, outbox.c.id).where(
+    outbox.c.idempotency_key.in_(bindparam("keys", expanding=True))
+)
 _LINK_OUTBOX = (
     update(messaging_sends)
     .where(messaging_sends.c.id == bindparam("send_id"))
@@ -405,17 +411,22 @@ class SqlMessaging:
         return {r.idempotency_key: _dict(r) for r in rows}
 
     def add_sends(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert decision rows in one executemany; their ids in the order given."""
+        """Insert decision rows (one workspace) in one executemany; their ids in the order given."""
         if not rows:
             return []
-        return [int(i) for i in self.conn.execute(_INSERT_SENDS, _same_keys(rows)).scalars()]
+        self.conn.execute(insert(messaging_sends), _same_keys(rows))
+        keys = [row["idempotency_key"] for row in rows]
+        ids = dict(self.conn.execute(_SEND_IDS, {"ws": rows[0]["workspace_id"], "keys": keys}).all())
+        return [int(ids[k]) for k in keys]
 
     def enqueue_many(self, links: Sequence[tuple[int, dict[str, Any]]]) -> list[int]:
         """Queue outbox rows for sends (send id, outbox row) and link each send to its row."""
         if not links:
             return []
-        rows = [{"route": "messaging", **row} for _, row in links]
-        ids = [int(i) for i in self.conn.execute(_INSERT_OUTBOX, rows).scalars()]
+        self.conn.execute(insert(outbox), [{"route": "messaging", **row} for _, row in links])
+        keys = [row["idempotency_key"] for _, row in links]
+        found = dict(self.conn.execute(_OUTBOX_IDS, {"keys": keys}).all())
+        ids = [int(found[k]) for k in keys]
         self.conn.execute(
             _LINK_OUTBOX,
             [{"send_id": send_id, "link_outbox_id": o} for (send_id, _), o in zip(links, ids, strict=True)],
