@@ -3,8 +3,10 @@ second through the outbox worker to a local HTTP SMS gateway.
 
 Seeds N customers (default 1,000 × LIUYU_BENCH_SCALE) with a phone, an SMS opt-in and one earlier
 marketing send, then
-- decides one marketing SMS per customer with ``request_send``, 100 per transaction as a journey
-  pass would (baseline: inserting the same number of outbox rows directly, the floor of any queue);
+- decides one marketing SMS per customer with ``request_send``, 100 per transaction, one call a
+  send; then, on a second database seeded the same, with ``request_send_many`` in batches of 500
+  (one batch a transaction, as a journey step does) (baseline for both: inserting the same number
+  of outbox rows directly, the floor of any queue);
 - delivers them with the outbox job in passes of 100 to a local HTTP server (baseline: the same
   number of bare POSTs to that server through one httpx client, the floor of any HTTP delivery).
 Run: .venv/bin/python -m bench.messaging [N]
@@ -26,7 +28,7 @@ from sqlalchemy import Engine, insert
 from bench.common import fresh_database, pg_available, report, scale
 from liuyu.jobs.outbox import deliver_pass
 from liuyu.services import accounts, messaging_setup
-from liuyu.services.messaging import SendRequest, request_send
+from liuyu.services.messaging import SendRequest, request_send, request_send_many
 from liuyu.storage import tables as t
 from liuyu.storage.messaging_tables import messaging_consents, messaging_sends
 from liuyu.storage.service_tables import outbox
@@ -34,6 +36,7 @@ from liuyu.storage.uow import SqlUnitOfWork
 
 NOW = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, outside quiet hours
 PER_TRANSACTION = 100
+BATCH = 500
 
 
 class Gateway(BaseHTTPRequestHandler):
@@ -135,6 +138,19 @@ def decide_all(engine: Engine, ws: int, n: int) -> float:
     return time.perf_counter() - start
 
 
+def decide_batches(engine: Engine, ws: int, n: int) -> float:
+    start = time.perf_counter()
+    for first in range(1, n + 1, BATCH):
+        requests = [
+            SendRequest(ws, customer, "sms", "复购", {"name": "小鹿"}, "marketing", "bench", f"k{customer}")
+            for customer in range(first, min(first + BATCH, n + 1))
+        ]
+        with SqlUnitOfWork(engine) as uow:
+            assert all(d.queued for d in request_send_many(uow, requests, now=NOW))
+            uow.commit()
+    return time.perf_counter() - start
+
+
 def insert_outbox_rows(engine: Engine, ws: int, n: int) -> float:
     start = time.perf_counter()
     for first in range(0, n, PER_TRANSACTION):
@@ -162,6 +178,11 @@ def run(kind: str, n: int, tmp: str, url: str) -> None:
         decided = decide_all(engine, ws, n)
         floor = insert_outbox_rows(engine, ws, n)
         report(f"messaging decide [{kind}, {n:,}]", n / decided, "sends/s", "outbox insert", n / floor)
+        with fresh_database(kind, tmp) as other:
+            batched = decide_batches(other, seed(other, n, url), n)
+        report(
+            f"messaging decide, batches of {BATCH} [{kind}, {n:,}]", n / batched, "sends/s", "outbox insert", n / floor
+        )
         start = time.perf_counter()
         sent = 0
         while (done := deliver_pass(engine, NOW + timedelta(seconds=1))).claimed:
