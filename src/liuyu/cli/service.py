@@ -1,15 +1,20 @@
-"""``liuyu service channel|import-chats|send-outbox``: the service hub from the command line."""
+"""``liuyu service channel|import-chats|import-wecom-archive|send-outbox``: the service hub from the command line."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from liuyu.cli.common import WorkspaceOption, console, container, friendly_errors, print_json, resolve_workspace
 from liuyu.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from liuyu.services.inbox import InboundMessage
 
 app = typer.Typer(help="The service hub: channels, chat-log imports, the outbox worker.", no_args_is_help=True)
 
@@ -48,31 +53,57 @@ def import_chats(
 
     Bad lines are reported with their line number and skipped; running the import again stores nothing twice.
     """
+    from liuyu.services.inbox import parse_chat_line
+
+    _import_lines(path, workspace, analyze, parse_chat_line)
+
+
+@app.command("import-wecom-archive")
+@friendly_errors
+def import_wecom_archive(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSONL: one decrypted 会话存档 message a line."),
+    workspace: str | None = WorkspaceOption,
+    analyze: bool = typer.Option(True, help="Read intent, sentiment and entities of the contacts' messages."),
+) -> None:
+    """Import WeCom conversation-archive messages (decrypted) for inspection, as ``wecom`` conversations.
+
+    One-to-one chats between staff and external contacts; recalls and switches are counted as skipped,
+    media become a placeholder like [图片], bad lines are reported; msgid keeps a re-run from storing twice.
+    """
+    from liuyu.services.inbox import parse_wecom_archive_line
+
+    _import_lines(path, workspace, analyze, parse_wecom_archive_line)
+
+
+def _import_lines(
+    path: Path, workspace: str | None, analyze: bool, parse: Callable[[Any, str], InboundMessage | None]
+) -> None:
+    """Parse a JSONL file line by line (None = skip), store the good messages in batches, print the counts."""
     from liuyu.domain.customers.identity import IdentityPolicy
-    from liuyu.services.inbox import (
-        InboundMessage,
-        analyze_messages,
-        bulk_nlp_analyzer,
-        parse_chat_line,
-        receive_messages,
-    )
+    from liuyu.services.inbox import analyze_messages, bulk_nlp_analyzer, receive_messages
     from liuyu.storage.uow import SqlUnitOfWork
 
     c = container()
     ws = resolve_workspace(c, workspace)
     good: list[InboundMessage] = []
     bad: list[str] = []
+    skipped = 0
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             where = f"line {number}"
             try:
-                good.append(parse_chat_line(json.loads(line), where))
+                message = parse(json.loads(line), where)
             except json.JSONDecodeError as exc:
                 bad.append(f"{where}: not JSON ({exc.msg})")
             except InvalidInput as exc:
                 bad.append(str(exc))
+            else:
+                if message is None:
+                    skipped += 1
+                else:
+                    good.append(message)
     policy = IdentityPolicy(protect_verified_phones=c.settings.protect_verified_phones)
     stored = duplicate = 0
     conversations: set[int] = set()
@@ -87,8 +118,8 @@ def import_chats(
     for problem in bad[:20]:
         console.print(f"[red]{problem}[/red]")
     print_json(
-        {"lines": len(good) + len(bad), "stored": stored, "duplicate": duplicate, "rejected": len(bad)}
-        | {"conversations": len(conversations)}
+        {"lines": len(good) + len(bad) + skipped, "stored": stored, "duplicate": duplicate, "rejected": len(bad)}
+        | {"skipped": skipped, "conversations": len(conversations)}
     )
     if bad:
         raise typer.Exit(1)

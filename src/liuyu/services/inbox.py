@@ -164,6 +164,64 @@ def parse_chat_line(item: Any, where: str) -> InboundMessage:
     return parse_message(str(item.get("channel", "")), line, where, channels=IMPORT_CHANNELS)
 
 
+#: How the WeCom conversation archive's non-text messages read in the inbox (the media is not fetched).
+WECOM_PLACEHOLDERS = {
+    "image": "[图片]", "voice": "[语音]", "video": "[视频]", "file": "[文件]", "emotion": "[表情]",
+    "location": "[位置]", "link": "[链接]", "card": "[名片]", "weapp": "[小程序]", "redpacket": "[红包]",
+    "chatrecord": "[聊天记录]", "meeting_voice_call": "[语音通话]", "docmsg": "[在线文档]",
+    "markdown": "[Markdown]", "news": "[图文]", "calendar": "[日程]", "todo": "[待办]", "vote": "[投票]",
+}  # fmt: skip
+
+
+def is_wecom_external(userid: str) -> bool:
+    """WeCom gives external contacts ids starting ``wm``/``wo`` (``wb`` for bots); staff keep their userid."""
+    return userid[:2] in ("wm", "wo", "wb")
+
+
+def parse_wecom_archive_line(item: Any, where: str) -> InboundMessage | None:
+    """A decrypted 会话存档 message as a ``wecom`` chat turn; None for a recall or switch record.
+
+    Only one-to-one chats between a staff member and an external contact are taken: the contact's
+    ``external_userid`` identifies the customer, the staff member's turns are agent replies.
+    """
+    if not isinstance(item, Mapping):
+        raise InvalidInput("must be a JSON object", where=where)
+    if item.get("action") in ("recall", "switch") or item.get("msgtype") == "revoke":
+        return None
+    if item.get("action", "send") != "send":
+        raise InvalidInput("must be send, recall or switch", where=where, field="action", value=item.get("action"))
+    if item.get("roomid"):
+        raise InvalidInput("group chats are not imported", where=where, field="roomid", value=item["roomid"])
+    sender = _text(item, "from", where) or ""
+    tolist = item.get("tolist")
+    if not isinstance(tolist, list) or len(tolist) != 1 or not isinstance(tolist[0], str) or not tolist[0]:
+        raise InvalidInput("must list exactly one receiver", where=where, field="tolist", value=tolist)
+    receiver = tolist[0].strip()
+    if is_wecom_external(sender) == is_wecom_external(receiver):
+        raise InvalidInput("must be between a staff member and an external contact", where=where, field="from")
+    msgtype = _text(item, "msgtype", where) or ""
+    if msgtype == "text":
+        body = item.get("text")
+        text = body.get("content") if isinstance(body, Mapping) else None
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInput("is required for a text message", where=where, field="text.content")
+    else:
+        text = WECOM_PLACEHOLDERS.get(msgtype, f"[{msgtype}]")
+    inbound = is_wecom_external(sender)
+    contact, staff = (sender, receiver) if inbound else (receiver, sender)
+    if not isinstance(item.get("msgtime"), int | float) or isinstance(item.get("msgtime"), bool):
+        raise InvalidInput("must be epoch milliseconds", where=where, field="msgtime", value=item.get("msgtime"))
+    line = {
+        "message_id": item.get("msgid"),
+        "conversation_key": f"{staff}:{contact}",
+        "text": text,
+        "sent_at": datetime.fromtimestamp(item["msgtime"] / 1000, UTC).isoformat(),
+        "sender": {"wecom_external_userid": contact} if inbound else {"name": staff},
+        "direction": "in" if inbound else "out",
+    }
+    return parse_message("wecom", line, where, channels=IMPORT_CHANNELS)
+
+
 # -- analysis ------------------------------------------------------------------------------------
 
 
