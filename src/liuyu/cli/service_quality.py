@@ -73,21 +73,23 @@ def score(
     limit: int | None = typer.Option(None, help="At most this many conversations from the backlog."),
 ) -> None:
     """Inspect one conversation, or work through the backlog (every workspace) the way the job does."""
+    from liuyu.nlp.llm import provider_from_env
     from liuyu.services import quality
     from liuyu.services.knowledge import shared_cache
     from liuyu.storage.uow import SqlUnitOfWork
 
     c = container()
     cache = shared_cache(c.settings.kb_embeddings)
+    llm = provider_from_env()  # the rubric's LLM criteria, when LIUYU_LLM_URL/LIUYU_LLM_MODEL are set
     if conversation is not None:
         ws = resolve_workspace(c, workspace)
         with SqlUnitOfWork(c.engine) as uow:
-            view = quality.review_conversation(uow, ws, conversation, inspect_now=True, cache=cache)
+            view = quality.review_conversation(uow, ws, conversation, inspect_now=True, cache=cache, llm=llm)
             uow.commit()
         print_json(view)
         return
     started = datetime.now(UTC)
-    done = quality.review_backlog(lambda: SqlUnitOfWork(c.engine), limit=limit, batch=500, cache=cache)
+    done = quality.review_backlog(lambda: SqlUnitOfWork(c.engine), limit=limit, batch=500, cache=cache, llm=llm)
     seconds = (datetime.now(UTC) - started).total_seconds()
     print_json({"conversations": done, "seconds": round(seconds, 1)})
 

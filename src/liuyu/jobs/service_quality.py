@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Engine, text
 
 from liuyu.config import get_settings
+from liuyu.nlp.llm import OpenAICompatibleProvider, provider_from_env
 from liuyu.services.knowledge import shared_cache
 from liuyu.services.quality import review_backlog
 from liuyu.storage.uow import SqlUnitOfWork
@@ -20,15 +21,25 @@ PASS_LIMIT = 5_000  # per run; the worker comes back for the rest
 
 
 def run(engine: Engine, now: datetime, limit: int | None = PASS_LIMIT) -> int:
-    """Inspect and refresh up to ``limit`` conversations; returns how many were handled."""
+    """Inspect and refresh up to ``limit`` conversations; returns how many were handled. The rubric's
+    LLM criteria are asked only when ``LIUYU_LLM_URL`` and ``LIUYU_LLM_MODEL`` configure a provider."""
+    llm = provider_from_env()
+    try:
+        return _run(engine, now, limit, llm)
+    finally:
+        if llm is not None:
+            llm.close()
+
+
+def _run(engine: Engine, now: datetime, limit: int | None, llm: OpenAICompatibleProvider | None) -> int:
     cache = shared_cache(get_settings().kb_embeddings)  # answers compared with the knowledge base
     if engine.dialect.name != "postgresql":
-        return review_backlog(lambda: SqlUnitOfWork(engine), now=now, limit=limit, cache=cache)
+        return review_backlog(lambda: SqlUnitOfWork(engine), now=now, limit=limit, cache=cache, llm=llm)
     with engine.connect() as conn:
         if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
             return 0
         try:
-            return review_backlog(lambda: SqlUnitOfWork(engine), now=now, limit=limit, cache=cache)
+            return review_backlog(lambda: SqlUnitOfWork(engine), now=now, limit=limit, cache=cache, llm=llm)
         finally:
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
             conn.commit()

@@ -21,11 +21,14 @@ from liuyu.domain.service.qa import (
     CriterionScore,
     Evidence,
     KnowledgeAnswer,
+    LlmVerdict,
     Override,
     QaResult,
     QaRubric,
     compare_with_knowledge,
     inspect,
+    llm_transcript,
+    parse_verdict,
     period_of,
     scorecards,
 )
@@ -33,6 +36,7 @@ from liuyu.domain.service.rules import parse_rules
 from liuyu.domain.service.sla import SlaPolicy
 from liuyu.domain.service.words import check_draft
 from liuyu.services.knowledge import GOOD_CONFIDENCE, KnowledgeCache, suggest
+from liuyu.services.ports_knowledge import ChatMessage, LLMProvider
 
 SUPERVISOR_ROLES = ("admin", "supervisor")
 
@@ -66,6 +70,11 @@ def save_rubric(
         raise InvalidInput(
             f"unknown criterion; use {', '.join(CRITERIA)}", where="rubric", field="weights", value=unknown[0]
         )
+    names = [c.name.strip() for c in rubric.llm_criteria]
+    for index, name in enumerate(names):
+        if not name or name in names[:index]:
+            problem = "a name is required" if not name else "names must be unique"
+            raise InvalidInput(problem, where="rubric", field=f"llm_criteria.{index}.name", value=name)
     bad = {name: w for name, w in rubric.weights.items() if w < 0}
     if bad:
         raise InvalidInput("weights must be 0 or more", where="rubric", field="weights", value=bad)
@@ -226,6 +235,34 @@ def knowledge_answers(
     return compare_with_knowledge(conversation, best_answer)
 
 
+_LLM_SYSTEM = (
+    "你是电商客服质检员。阅读下面的客服对话，回答质检问题。只依据对话内容，"
+    '只输出一个 JSON 对象：{"verdict": "yes" | "partial" | "no", "reason": "一句话理由"}。'
+)
+
+
+def llm_answers(
+    provider: LLMProvider | None, rubric: QaRubric, conversation: Conversation
+) -> dict[str, LlmVerdict | str]:
+    """The model's verdict per LLM criterion of the rubric, or the error that kept it from one (that
+    criterion is then not applicable). No provider or no criteria: no call, nothing to score."""
+    asked = [c for c in rubric.llm_criteria if c.weight > 0]
+    if provider is None or not asked:
+        return {}
+    transcript = llm_transcript(conversation)
+    out: dict[str, LlmVerdict | str] = {}
+    for criterion in asked:
+        messages = [
+            ChatMessage("system", _LLM_SYSTEM),
+            ChatMessage("user", f"质检问题：{criterion.question}\n\n对话：\n{transcript}"),
+        ]
+        try:
+            out[criterion.name] = parse_verdict(provider.complete(messages, json_mode=True, max_tokens=200))
+        except (LiuyuError, ValueError) as exc:
+            out[criterion.name] = f"{type(exc).__name__}: {exc}"[:300]
+    return out
+
+
 def review_conversation(
     uow: QualityUnitOfWork,
     workspace_id: int,
@@ -235,9 +272,11 @@ def review_conversation(
     now: datetime | None = None,
     timezone: str = "Asia/Shanghai",
     cache: KnowledgeCache | None = None,
+    llm: LLMProvider | None = None,
 ) -> dict[str, Any]:
     """Refresh a conversation's report facts and, when resolved (or asked), its QA result; with the
-    process's knowledge ``cache``, answers are compared with the knowledge base."""
+    process's knowledge ``cache``, answers are compared with the knowledge base, and with an ``llm``
+    provider the rubric's LLM criteria are asked."""
     now = now or datetime.now(UTC)
     row = uow.service.conversation(workspace_id, conversation_id)
     if row is None:
@@ -251,7 +290,14 @@ def review_conversation(
         rubric, version = rubric_of(uow, workspace_id)
         answers = knowledge_answers(uow, workspace_id, conversation, cache) if rubric.weight("knowledge") else {}
         result = inspect(
-            conversation, rubric, at=now, agent_id=agent, team=team, sentiment=sentiment, kb_answers=answers
+            conversation,
+            rubric,
+            at=now,
+            agent_id=agent,
+            team=team,
+            sentiment=sentiment,
+            kb_answers=answers,
+            llm_answers=llm_answers(llm, rubric, conversation),
         )
         if stored:  # a supervisor's verdict outlives a re-inspection
             for name, old in result_of(stored).scores.items():
@@ -434,6 +480,7 @@ def review_backlog(
     batch: int = 200,
     limit: int | None = None,
     cache: KnowledgeCache | None = None,
+    llm: LLMProvider | None = None,
 ) -> int:
     """Inspect resolved conversations and refresh stale facts, a batch per transaction, until done."""
     done = 0
@@ -442,7 +489,7 @@ def review_backlog(
         with unit_of_work() as uow:
             due = [d for d in uow.quality.due(batch if limit is None else min(batch, limit - done)) if d not in seen]
             for workspace_id, conversation_id in due:
-                review_conversation(uow, workspace_id, conversation_id, now=now, cache=cache)
+                review_conversation(uow, workspace_id, conversation_id, now=now, cache=cache, llm=llm)
             uow.commit()
         seen.update(due)  # a conversation changed during the pass waits for the next run
         done += len(due)

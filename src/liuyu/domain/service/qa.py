@@ -10,6 +10,7 @@ with a reason; the original score stays beside the override.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,17 @@ from liuyu.domain.service.conversation import Conversation, Message
 from liuyu.domain.service.words import WordLibrary, check_draft
 
 CRITERIA = ("greeting", "first_response", "longest_wait", "words", "empathy", "knowledge", "resolution", "closing")
+
+
+class LlmCriterion(BaseModel):
+    """A yes/no question a language model answers about the whole conversation (解决问题: 客服是否真正
+    解决了客户的问题？); scored only when the workspace has a provider configured."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=40)
+    question: str = Field(min_length=1, max_length=500)
+    weight: int = Field(default=10, ge=0, le=1000)
 
 
 class QaRubric(BaseModel):
@@ -55,6 +67,7 @@ class QaRubric(BaseModel):
     negative_below: float = -0.3
     kb_min_similarity: float = 0.6
     words: WordLibrary = WordLibrary()
+    llm_criteria: tuple[LlmCriterion, ...] = ()
 
     def weight(self, criterion: str) -> int:
         return self.weights.get(criterion, 0)
@@ -341,6 +354,67 @@ class _Inspection:
         return CriterionScore("closing", float(weight if words else 0), weight, (_cite(last, note, words),))
 
 
+#: The score key of an LLM criterion, beside the built-in ones: ``llm:解决问题``.
+LLM_PREFIX = "llm:"
+_VERDICT_POINTS = {"yes": 1.0, "partial": 0.5, "no": 0.0}
+_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class LlmVerdict:
+    """The model's answer to one criterion: yes, partial or no, and its one-sentence reason."""
+
+    verdict: Literal["yes", "partial", "no"]
+    reason: str
+
+
+def parse_verdict(raw: str) -> LlmVerdict:
+    """The verdict in a model's answer (a JSON object ``{"verdict": …, "reason": …}``, possibly
+    inside a code fence or chatter); ValueError says what is wrong with it."""
+    found = _JSON_OBJECT.search(raw or "")
+    if found is None:
+        raise ValueError(f"the model did not answer a JSON object: {raw[:120]!r}")
+    try:
+        data = json.loads(found.group(0), strict=False)  # models put raw newlines inside strings
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the model's JSON is malformed ({exc.msg}): {raw[:120]!r}") from exc
+    verdict = str(data.get("verdict", "") if isinstance(data, dict) else "").strip().lower()
+    if verdict not in _VERDICT_POINTS:
+        raise ValueError(f"verdict must be yes, partial or no, not {verdict!r}")
+    reason = " ".join(str(data.get("reason") or "").split())[:300]
+    return LlmVerdict(verdict, reason or "(no reason given)")  # type: ignore[arg-type]
+
+
+_PHONE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")  # ASCII only: Chinese around it stays
+
+
+def mask_contacts(text: str) -> str:
+    """Mobile numbers and emails replaced before a conversation leaves for a model."""
+    return _EMAIL.sub("[邮箱]", _PHONE.sub("[手机号]", text))
+
+
+def llm_transcript(conversation: Conversation, limit: int = 6000) -> str:
+    """The conversation as the model reads it: 客户/客服 lines in time order, phones and emails
+    masked, the latest ``limit`` characters."""
+    lines = [
+        f"{'客户' if m.direction == 'in' else '客服'}: {mask_contacts(' '.join(m.text.split()))}"
+        for m in conversation.messages
+        if m.direction == "in" or m.is_reply
+    ]
+    return "\n".join(lines)[-limit:]
+
+
+def llm_score(criterion: LlmCriterion, answer: LlmVerdict | str) -> CriterionScore:
+    """A verdict scored with the criterion's weight (partial is half), the reason as evidence. A
+    provider error (a string) is noted with no points available, so it never costs the agent."""
+    key = LLM_PREFIX + criterion.name
+    if isinstance(answer, str):
+        return CriterionScore(key, 0.0, 0, (Evidence(f"not applicable: {answer}"),))
+    score = round(criterion.weight * _VERDICT_POINTS[answer.verdict], 1)
+    return CriterionScore(key, score, criterion.weight, (Evidence(f"{answer.verdict}: {answer.reason}"),))
+
+
 def inspect(
     conversation: Conversation,
     rubric: QaRubric,
@@ -351,9 +425,12 @@ def inspect(
     sentiment: Mapping[str, float] | None = None,
     kb_similarity: Mapping[str, float] | None = None,
     kb_answers: Mapping[str, KnowledgeAnswer] | None = None,
+    llm_answers: Mapping[str, LlmVerdict | str] | None = None,
 ) -> QaResult:
     """Score one conversation; ``agent_id`` defaults to whoever it is assigned to. ``kb_answers``
-    (from ``compare_with_knowledge``) carries the knowledge-base answer each reply was compared with."""
+    (from ``compare_with_knowledge``) carries the knowledge-base answer each reply was compared with;
+    ``llm_answers`` the model's verdict (or the provider's error) per LLM criterion name; a
+    criterion without one (no provider) is not applicable."""
     at = require_aware(at, "at")
     inspection = _Inspection(conversation, rubric, sentiment or {}, kb_similarity or {}, at, kb_answers)
     result = QaResult(conversation.id, agent_id or conversation.assignee, team, at)
@@ -364,6 +441,10 @@ def inspect(
         score = getattr(inspection, criterion)(weight)
         if score is not None:
             result.scores[criterion] = score
+    for extra in rubric.llm_criteria:
+        answer = (llm_answers or {}).get(extra.name)
+        if extra.weight > 0 and answer is not None:
+            result.scores[LLM_PREFIX + extra.name] = llm_score(extra, answer)
     return result
 
 
