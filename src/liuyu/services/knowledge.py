@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from liuyu.domain.errors import InvalidInput, NotFound
+from liuyu.domain.service.qa import mask_contacts  # mined FAQ text is shown to every agent and sent by the bot
 from liuyu.services.ports_knowledge import Hit, KnowledgePassage
 
 __all__ = [
@@ -53,8 +54,6 @@ BOT_ACTOR = "bot:knowledge"
 GOOD_CONFIDENCE = 0.5
 FEEDBACK_ACTIONS = ("inserted", "helpful", "unhelpful")
 ERASED = "[erased]"  # the text of a message whose customer was erased
-_PHONE = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _DIGITS = re.compile(r"\d+")
 
 
@@ -124,11 +123,6 @@ def delete_article(uow: Any, workspace_id: int, article_id: int, now: datetime |
 
 
 # -- FAQ pairs mined from resolved conversations -------------------------------------------------
-
-
-def mask_contacts(text: str) -> str:
-    """Phones and emails out of mined text: FAQ pairs are shown to every agent and sent by the bot."""
-    return _EMAIL.sub("[邮箱]", _PHONE.sub("[手机号]", text))
 
 
 def faq_pair(thread: Sequence[dict[str, Any]], bot_actor: str = BOT_ACTOR) -> tuple[str, str] | None:

@@ -83,3 +83,10 @@ def test_a_bad_criterion_names_its_path() -> None:
     with pytest.raises(InvalidInput) as missing:
         parse_rules(QaRubric, {"llm_criteria": [SOLVED, {"name": "语气"}]}, "rubric")
     assert missing.value.as_dict()["field"] == "llm_criteria.1.question"
+
+
+def test_masking_takes_the_phone_and_email_and_keeps_the_chinese_around_them() -> None:
+    from liuyu.domain.service.qa import mask_contacts
+
+    masked = mask_contacts("快递三天没动，电话13812345678，邮箱lu@qimu.cn 谢谢")
+    assert masked == "快递三天没动，电话[手机号]，邮箱[邮箱] 谢谢"

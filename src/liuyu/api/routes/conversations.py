@@ -34,7 +34,7 @@ TOUCH_VIEWERS = ("admin", "operator", "supervisor", "analyst", "agent")
 RECENT_ORDERS = 5  # orders on the card; the customer 360 lists them all
 WINDOW = timedelta(seconds=10)  # how far back each poll of the live stream looks
 _PHONE = re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")  # ASCII only: Chinese around it stays
 
 Status = Literal["open", "pending", "snoozed", "resolved"]
 
